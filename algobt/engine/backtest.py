@@ -1,0 +1,260 @@
+"""``Backtest``: run a class-API strategy over one symbol's OHLCV data.
+
+    >>> from algobt import Backtest, load
+    >>> from algobt.examples import SmaCross
+    >>> result = Backtest(load("DEMO", period="2y"), SmaCross, commission=0.001).run()
+    >>> result["Return [%]"]                                     # doctest: +SKIP
+
+``run()`` returns a ``Result``: a pandas Series with backtesting.py's stats
+keys (``result._trades``, ``result._equity_curve`` included) plus
+``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()`` (SPEC's
+``BacktestResult``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from numbers import Number
+
+import numpy as np
+import pandas as pd
+
+from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
+from algobt.engine.metrics import compute_stats
+from algobt.engine.result import Result
+from algobt.engine.strategy import Data, Indicator, Strategy
+from algobt.errors import AlgobtError, ConfigError, DataError, StrategyError
+
+PRICE_COLUMNS = ("Open", "High", "Low", "Close")
+
+
+class Backtest:
+    """A strategy class, data and broker settings, ready to ``run()``.
+
+    data: OHLC(V) DataFrame indexed by time (``algobt.load(...)`` gives one).
+    strategy: a ``Strategy`` subclass (the class, not an instance).
+    cash: starting capital in account currency, > 0.
+    commission: fraction of traded value, charged on entry and on exit (0.001 = 0.1%);
+        or ``(fixed, rate)``; or ``f(order_size, price) -> cash``.
+    spread: bid-ask spread as a fraction of price, paid on entries.
+    slippage: fraction every fill (entry and exit) moves against the trader.
+    lot_size: order quantities are rounded down to a multiple of this (1 = whole units).
+    margin: required margin ratio (1 = no leverage, 0.02 = 50:1).
+    trade_on_close: fill market orders at the signal bar's close instead of the next open.
+    hedging: allow long and short trades at once (else orders net FIFO).
+    exclusive_orders: each new order closes all open trades and pending orders first.
+    finalize_trades: close trades still open at the end, so they count in the stats.
+    sl_tp_priority: which fills first when stop-loss and take-profit are both inside
+        one bar: ``"stop_loss"`` (the worse case, default) or ``"take_profit"``.
+    symbol: name used in ``to_dict()`` records (default: ``data.attrs["symbol"]``).
+    """
+
+    def __init__(self, data: pd.DataFrame, strategy: type[Strategy], *, cash: float = 10_000,
+                 commission=0.0, spread: float = 0.0, slippage: float = 0.0,
+                 lot_size: float = 1, margin: float = 1.0, trade_on_close: bool = False,
+                 hedging: bool = False, exclusive_orders: bool = False,
+                 finalize_trades: bool = False, sl_tp_priority: str = "stop_loss",
+                 symbol: str | None = None):
+        if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
+            raise ConfigError(
+                f"strategy must be a subclass of algobt.Strategy, got {strategy!r}; "
+                "pass the class itself, not an instance",
+                field="strategy",
+            )
+        self._data = _check_data(data)
+        self._strategy = strategy
+        _check_number("cash", cash, low=0, low_inclusive=False)
+        _check_number("spread", spread, low=0, high=0.1)
+        _check_number("slippage", slippage, low=0, high=0.1)
+        _check_number("lot_size", lot_size, low=0, low_inclusive=False)
+        _check_number("margin", margin, low=0, high=1, low_inclusive=False)
+        make_commission(commission)  # validates now, not on the first fill
+        if sl_tp_priority not in SL_TP_PRIORITIES:
+            raise ConfigError(
+                f"sl_tp_priority={sl_tp_priority!r}; use one of {SL_TP_PRIORITIES}",
+                field="sl_tp_priority",
+            )
+        self._settings = dict(
+            cash=float(cash), commission=commission, spread=float(spread),
+            slippage=float(slippage), lot_size=lot_size, margin=float(margin),
+            trade_on_close=bool(trade_on_close), hedging=bool(hedging),
+            exclusive_orders=bool(exclusive_orders), sl_tp_priority=sl_tp_priority,
+        )
+        self._finalize_trades = bool(finalize_trades)
+        self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
+
+    def run(self, **params) -> Result:
+        """Run the strategy once; ``params`` override its class-attribute parameters."""
+        df = self._data
+        n = len(df)
+        data = Data(df)
+        arrays = {c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in PRICE_COLUMNS}
+        broker = Broker(open=arrays["Open"], high=arrays["High"], low=arrays["Low"],
+                        close=arrays["Close"], index=df.index, **self._settings)
+        strategy = self._strategy(broker, data, params)
+        _call_user(strategy, "init", None, df.index)
+        indicators = [(k, v) for k, v in vars(strategy).items() if isinstance(v, Indicator)]
+        start = 1 + _warmup_bars(strategy._indicators)
+
+        finished = True
+        with np.errstate(invalid="ignore"):
+            for i in range(start, n):
+                data._set_length(i + 1)
+                for attr, indicator in indicators:
+                    setattr(strategy, attr, indicator[..., : i + 1])
+                try:
+                    broker.next(i)
+                except OutOfMoney:
+                    finished = False
+                    break
+                _call_user(strategy, "next", i, df.index)
+            if finished and self._finalize_trades:
+                for trade in reversed(broker.trades):
+                    trade.close()
+                if start < n:
+                    try:
+                        broker.next(n - 1)
+                    except OutOfMoney:
+                        pass
+            data._set_length(n)
+            for attr, indicator in indicators:
+                setattr(strategy, attr, indicator)
+
+        equity = pd.Series(broker.equity_curve).bfill().fillna(broker.cash).to_numpy()
+        trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
+        stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
+        return Result(stats, symbol=self.symbol, strategy_name=type(strategy).__name__,
+                      open_trades=len(broker.trades), alerts=broker.alerts,
+                      settings={**self._settings, "finalize_trades": self._finalize_trades})
+
+
+def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
+    """Closed trades as backtesting.py's ``_trades`` table (one row per trade)."""
+    frame = pd.DataFrame({
+        "Size": [t.size for t in closed_trades],
+        "EntryBar": [t.entry_bar for t in closed_trades],
+        "ExitBar": [t.exit_bar for t in closed_trades],
+        "EntryPrice": [t.entry_price for t in closed_trades],
+        "ExitPrice": [t.exit_price for t in closed_trades],
+        "SL": [t.sl for t in closed_trades],
+        "TP": [t.tp for t in closed_trades],
+        "PnL": [t.pl for t in closed_trades],
+        "Commission": [t._commissions for t in closed_trades],
+        "ReturnPct": [t.pl_pct for t in closed_trades],
+        "EntryTime": [index[t.entry_bar] for t in closed_trades],
+        "ExitTime": [index[t.exit_bar] for t in closed_trades],
+    })
+    frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
+    frame["Tag"] = [t.tag for t in closed_trades]
+    if len(frame):
+        entry_bars, exit_bars = frame["EntryBar"].to_numpy(), frame["ExitBar"].to_numpy()
+        for ind in indicators:
+            values = np.atleast_2d(ind)
+            for k, row in enumerate(values):
+                suffix = f"_{k}" if len(values) > 1 else ""
+                frame[f"Entry_{ind.name}{suffix}"] = row[entry_bars]
+                frame[f"Exit_{ind.name}{suffix}"] = row[exit_bars]
+    return frame
+
+
+def _warmup_bars(indicators) -> int:
+    """Bars until every (non-scatter) indicator has its first value."""
+    counts = [np.isnan(np.asarray(ind, dtype=float)).argmin(axis=-1).max()
+              for ind in indicators if not ind._opts.get("scatter")]
+    return int(max(counts, default=0))
+
+
+def _call_user(strategy: Strategy, method: str, bar: int | None, index: pd.Index):
+    """Call ``strategy.init()``/``next()``; a failure becomes a StrategyError naming the
+    bar and the strategy's own line."""
+    try:
+        getattr(strategy, method)()
+    except AlgobtError as exc:
+        if isinstance(exc, StrategyError) and getattr(exc, "_located", False):
+            raise
+        raise _located_error(strategy, method, bar, index, exc) from exc
+    except Exception as exc:
+        raise _located_error(strategy, method, bar, index, exc) from exc
+
+
+def _located_error(strategy, method, bar, index, exc) -> StrategyError:
+    name = type(strategy).__name__
+    where = f"{name}.{method}()"
+    if bar is not None:
+        where += f" on bar {bar} ({index[bar]})"
+    try:
+        own_file = inspect.getsourcefile(type(strategy))
+    except TypeError:
+        own_file = None
+    frames = traceback.extract_tb(exc.__traceback__)
+    own = [f for f in frames if f.filename == own_file] or [
+        f for f in frames if "algobt" not in f.filename and "site-packages" not in f.filename
+    ]
+    line = ""
+    if own:
+        f = own[-1]
+        line = f" at {f.filename}:{f.lineno}"
+        if f.line:
+            line += f": {f.line.strip()}"
+    err = StrategyError(f"{where} raised {type(exc).__name__}: {exc}{line}")
+    err._located = True
+    err.bar = bar
+    return err
+
+
+def _check_number(name, value, *, low=None, high=None, low_inclusive=True):
+    if isinstance(value, bool) or not isinstance(value, Number) or not np.isfinite(value):
+        raise ConfigError(f"{name}={value!r} must be a finite number", field=name)
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        op = ">=" if low_inclusive else ">"
+        raise ConfigError(f"{name}={value!r} must be {op} {low}", field=name)
+    if high is not None and value > high:
+        raise ConfigError(f"{name}={value!r} must be <= {high}", field=name)
+
+
+def _check_data(data) -> pd.DataFrame:
+    """Accept an OHLC(V) frame with a sorted index; reject what cannot be simulated."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame with Open, High, Low, Close columns, got "
+            f"{type(data).__name__}; algobt.load(symbol) returns one", field="data")
+    if len(data) == 0:
+        raise DataError("data is empty: no bars to simulate; check the symbol and date range",
+                        field="data")
+    missing = [c for c in PRICE_COLUMNS if c not in data.columns]
+    if missing:
+        raise DataError(
+            f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}. "
+            "Rename them to Open, High, Low, Close (and optionally Volume).", field="data")
+    df = data.copy(deep=False)
+    if "Volume" not in df.columns:
+        df["Volume"] = np.nan
+    prices = df[list(PRICE_COLUMNS)]
+    try:
+        values = prices.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataError("price columns must be numeric", field="data") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({df.index[row]}); "
+            "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
+            field="data")
+    low_gt_high = values[:, 2] > values[:, 1]
+    if low_gt_high.any():
+        row = int(np.argmax(low_gt_high))
+        raise DataError(
+            f"High < Low at row {row} ({df.index[row]}): High={values[row, 1]}, "
+            f"Low={values[row, 2]}; fix or drop that row", field="data")
+    if len(df) > 1 and not df.index.is_monotonic_increasing:
+        values = df.index.to_numpy()
+        row = int(np.argmax(values[1:] < values[:-1])) + 1
+        raise DataError(
+            f"the time index goes backwards at row {row} ({df.index[row]}); "
+            "sort it with df.sort_index()", field="data")
+    return df
+
+
+__all__ = ["Backtest", "trades_frame"]

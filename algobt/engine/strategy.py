@@ -1,0 +1,349 @@
+"""The class API: subclass ``Strategy``, declare indicators in ``init()``, trade in ``next()``.
+
+Shaped like backtesting.py's so its strategies run with only the import
+changed::
+
+    from algobt import Strategy
+    from algobt.lib import SMA, crossover
+
+    class SmaCross(Strategy):
+        fast = 10          # parameters are class attributes
+        slow = 30
+
+        def init(self):
+            self.sma_fast = self.I(SMA, self.data.Close, self.fast)
+            self.sma_slow = self.I(SMA, self.data.Close, self.slow)
+
+        def next(self):
+            if crossover(self.sma_fast, self.sma_slow):
+                self.position.close()
+                self.buy()
+
+Inside ``next()`` every array (``self.data.Close``, each indicator) ends at
+the current bar: ``[-1]`` is now, and there is no later element to peek at, so
+look-ahead is impossible by construction.
+"""
+
+from __future__ import annotations
+
+import sys
+from difflib import get_close_matches
+from numbers import Number
+
+import numpy as np
+import pandas as pd
+
+from algobt.errors import ConfigError, StrategyError
+
+OHLCV = ("Open", "High", "Low", "Close", "Volume")
+
+
+class SeriesArray(np.ndarray):
+    """A float ndarray that remembers its ``name`` and the time ``index`` it came from.
+
+    ``.s`` gives it back as a pandas Series, ``.df`` as a DataFrame.
+    """
+
+    def __new__(cls, values, *, name="", index=None, **opts):
+        obj = np.asarray(values).view(cls)
+        obj.name = name
+        obj._index = index
+        obj._opts = opts
+        return obj
+
+    def __array_finalize__(self, obj):
+        if obj is not None:
+            self.name = getattr(obj, "name", "")
+            self._index = getattr(obj, "_index", None)
+            self._opts = getattr(obj, "_opts", {})
+
+    def __reduce__(self):
+        state = super().__reduce__()
+        return state[:2] + (state[2] + (self.__dict__,),)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state[-1])
+        super().__setstate__(state[:-1])
+
+    def __bool__(self):
+        # ``if self.sma:`` asks about the latest value, as in backtesting.py.
+        try:
+            return bool(self[-1])
+        except IndexError:
+            return super().__bool__()
+
+    def __float__(self):
+        try:
+            return float(self[-1])
+        except IndexError:
+            return super().__float__()
+
+    @property
+    def s(self) -> pd.Series:
+        values = np.atleast_2d(np.asarray(self))
+        return pd.Series(values[0], index=self._index[: values.shape[1]], name=self.name)
+
+    @property
+    def df(self) -> pd.DataFrame:
+        values = np.atleast_2d(np.asarray(self))
+        index = self._index[: values.shape[1]]
+        return pd.DataFrame(values.T, index=index, columns=[self.name] * len(values))
+
+
+class Indicator(SeriesArray):
+    """An indicator declared with ``Strategy.I``; revealed bar by bar like the data."""
+
+
+class Data:
+    """The strategy's view of the OHLCV data, cut at the current bar.
+
+    ``data.Close`` etc. are numpy arrays (``SeriesArray``) ending at the
+    current bar; ``data.index`` the matching timestamps; ``data.df`` a
+    DataFrame; extra columns of the input frame are available by name.
+    """
+
+    def __init__(self, df: pd.DataFrame):
+        self._df = df
+        self._full = {col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
+                      for col in df.columns}
+        self._index = df.index
+        self._len = len(df)
+        self._cache: dict[str, np.ndarray] = {}
+        self._pip = None
+
+    def _set_length(self, length: int):
+        self._len = length
+        self._cache.clear()
+
+    def _column(self, key):
+        arr = self._cache.get(key)
+        if arr is None:
+            try:
+                full = self._full[key]
+            except KeyError:
+                raise AttributeError(
+                    f"column {key!r} is not in the data; columns are {list(self._full)}"
+                ) from None
+            arr = self._cache[key] = full[: self._len]
+        return arr
+
+    def __getitem__(self, key):
+        return self._column(key)
+
+    def __getattr__(self, key):
+        if key.startswith("_"):
+            raise AttributeError(key)
+        return self._column(key)
+
+    @property
+    def Open(self):
+        return self._column("Open")
+
+    @property
+    def High(self):
+        return self._column("High")
+
+    @property
+    def Low(self):
+        return self._column("Low")
+
+    @property
+    def Close(self):
+        return self._column("Close")
+
+    @property
+    def Volume(self):
+        return self._column("Volume")
+
+    @property
+    def index(self) -> pd.Index:
+        return self._index[: self._len]
+
+    @property
+    def df(self) -> pd.DataFrame:
+        return self._df.iloc[: self._len] if self._len < len(self._df) else self._df
+
+    @property
+    def pip(self) -> float:
+        """Smallest price step, guessed from the decimals of the closes."""
+        if self._pip is None:
+            decimals = [len(s.partition(".")[-1]) for s in self._full["Close"].astype(str)]
+            self._pip = float(10 ** -np.median(decimals))
+        return self._pip
+
+    def __len__(self):
+        return self._len
+
+    def __repr__(self):
+        i = max(self._len - 1, 0)
+        row = ", ".join(f"{k}={v[i]}" for k, v in self._full.items())
+        return f"<Data i={i} ({self._index[i]}) {row}>"
+
+
+def _short_name(value) -> str:
+    """How an argument of ``I()`` shows up in the indicator's default name."""
+    if isinstance(value, Number | str):
+        return str(value)
+    if isinstance(value, pd.DataFrame):
+        return "df"
+    name = str(getattr(value, "name", "") or "")
+    if name in OHLCV:
+        return name[0]
+    if callable(value):
+        name = getattr(value, "__name__", type(value).__name__).replace("<lambda>", "λ")
+    return name if len(name) <= 10 else name[:9] + "…"
+
+
+_FULL_EQUITY = 1 - sys.float_info.epsilon  # "all in": just under 1 so it stays a fraction
+
+
+class Strategy:
+    """Base class of class-API strategies. Override ``init()`` and ``next()``.
+
+    Parameters are class attributes; ``Backtest.run(**params)`` overrides them
+    per run, and an unknown name fails with a did-you-mean hint.
+    """
+
+    def __init__(self, broker, data: Data, params: dict):
+        self._broker = broker
+        self._data = data
+        self._indicators: list[Indicator] = []
+        self._params = self._apply_params(params)
+
+    def _apply_params(self, params: dict) -> dict:
+        for key, value in params.items():
+            if key.startswith("_") or not hasattr(self, key) or callable(getattr(self, key)):
+                public = [a for a in dir(type(self)) if not a.startswith("_")
+                          and not callable(getattr(type(self), a))
+                          and not isinstance(getattr(type(self), a), property)]
+                close = get_close_matches(key, public)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                known = ", ".join(public) or "none"
+                raise ConfigError(
+                    f"{type(self).__name__} has no parameter {key!r}.{hint} "
+                    f"Parameters are class attributes; this strategy has: {known}.",
+                    field=key,
+                )
+            setattr(self, key, value)
+        return dict(params)
+
+    def __repr__(self):
+        return f"<Strategy {self}>"
+
+    def __str__(self):
+        params = ",".join(f"{k}={_short_name(v)}" for k, v in self._params.items())
+        return f"{type(self).__name__}({params})" if params else type(self).__name__
+
+    # --- to override ---------------------------------------------------------------------
+    def init(self):
+        """Declare indicators with ``self.I`` and precompute what can be vectorized."""
+
+    def next(self):
+        """Called once per bar, a moment before its close: place and manage orders here."""
+
+    # --- indicators ----------------------------------------------------------------------
+    def I(self, func, *args, name=None, plot=True, overlay=None, color=None, scatter=False,  # noqa: E743
+          **kwargs) -> Indicator:
+        """Declare an indicator: ``func(*args, **kwargs)`` computed once over the whole data.
+
+        Returns an array (2-D for multi-output indicators such as MACD) that
+        ``next()`` sees only up to the current bar. The run starts on the first
+        bar where every indicator has a value (after the warm-up NaNs).
+
+        >>> # in init(): self.sma = self.I(SMA, self.data.Close, 20)
+        """
+        if name is None:
+            params = ",".join(filter(None, map(_short_name, (*args, *kwargs.values()))))
+            name = f"{_short_name(func)}({params})" if params else _short_name(func)
+        try:
+            value = func(*args, **kwargs)
+        except Exception as exc:
+            raise StrategyError(
+                f"indicator {name!r} failed while computing: {type(exc).__name__}: {exc}"
+            ) from exc
+        if isinstance(value, pd.DataFrame):
+            value = value.to_numpy().T
+        elif isinstance(value, tuple | list):
+            value = np.asarray([np.asarray(v, dtype=float) for v in value])
+        n = len(self._data)
+        try:
+            value = np.asarray(value, order="C")
+        except Exception:
+            value = None
+        if value is not None and value.ndim == 2 and value.shape[0] == n and value.shape[1] != n:
+            value = value.T  # e.g. df.values: one column per output
+        if value is None or not 1 <= value.ndim <= 2 or value.shape[-1] != n:
+            shape = getattr(value, "shape", None)
+            raise StrategyError(
+                f"indicator {name!r} must return an array (or a tuple of arrays) as long "
+                f"as the data ({n} bars); it returned shape {shape}"
+            )
+        if overlay is None and np.issubdtype(value.dtype, np.number):
+            with np.errstate(invalid="ignore", divide="ignore"):
+                ratio = value / self._data._full["Close"]
+                overlay = bool(((ratio < 1.4) & (ratio > 0.6)).mean() > 0.6)
+        indicator = Indicator(value, name=name, index=self._data._index, plot=plot,
+                              overlay=overlay, color=color, scatter=scatter)
+        self._indicators.append(indicator)
+        return indicator
+
+    # --- orders --------------------------------------------------------------------------
+    def buy(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None,
+            tag=None):
+        """Place a long order and return it.
+
+        size: a fraction of available margin when 0 < size < 1 (default: all of
+        it), else a number of units (rounded down to ``lot_size``). limit/stop:
+        prices for limit or stop orders (market order when both are None).
+        sl/tp: stop-loss and take-profit prices for the resulting trade.
+        """
+        return self._broker.new_order(_check_size(size), limit, stop, sl, tp, tag)
+
+    def sell(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None,
+             tag=None):
+        """Place a short order and return it; see ``buy()``. To exit a long, use
+        ``self.position.close()``: a sell does not close a buy unless
+        ``exclusive_orders`` is on or the two net out exactly."""
+        return self._broker.new_order(-_check_size(size), limit, stop, sl, tp, tag)
+
+    # --- account -------------------------------------------------------------------------
+    @property
+    def equity(self) -> float:
+        """Cash plus the market value of open trades' P&L, in account currency."""
+        return self._broker.equity
+
+    @property
+    def data(self) -> Data:
+        return self._data
+
+    @property
+    def position(self):
+        return self._broker.position
+
+    @property
+    def orders(self) -> tuple:
+        """Orders waiting to be filled."""
+        return tuple(self._broker.orders)
+
+    @property
+    def trades(self) -> tuple:
+        """Open trades."""
+        return tuple(self._broker.trades)
+
+    @property
+    def closed_trades(self) -> tuple:
+        """Closed trades, in the order they closed."""
+        return tuple(self._broker.closed_trades)
+
+
+def _check_size(size) -> float:
+    try:
+        ok = 0 < size < 1 or (round(size) == size and size >= 1)
+    except TypeError:
+        ok = False
+    if not ok:
+        raise StrategyError(
+            f"size={size!r}: give a fraction of equity between 0 and 1, or a whole "
+            "number of units >= 1"
+        )
+    return size
