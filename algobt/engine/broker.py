@@ -149,7 +149,7 @@ class Trade:
     """
 
     __slots__ = ("_broker", "size", "entry_price", "exit_price", "entry_bar", "exit_bar",
-                 "_sl_order", "_tp_order", "tag", "_commissions")
+                 "_sl_order", "_tp_order", "tag", "_commissions", "_entry_commission")
 
     def __init__(self, broker, size, entry_price, entry_bar, tag=None):
         self._broker = broker
@@ -162,14 +162,20 @@ class Trade:
         self._tp_order = None
         self.tag = tag
         self._commissions = 0.0
+        self._entry_commission = 0.0  # cash paid on entry for the units still in this trade
 
     def __repr__(self):
         return (f"<Trade size={self.size} bars={self.entry_bar}-{self.exit_bar or ''} "
                 f"price={self.entry_price}-{self.exit_price or ''} pl={self.pl:.0f}>")
 
     def _split(self, size):
-        """A copy of this trade with ``size`` units and no SL/TP, for a partial close."""
-        return Trade(self._broker, size, self.entry_price, self.entry_bar, self.tag)
+        """Carve ``size`` units out of this trade into a new one (no SL/TP), for a partial
+        close. The entry commission paid goes with the units, pro rata."""
+        part = Trade(self._broker, size, self.entry_price, self.entry_bar, self.tag)
+        share = self._entry_commission * (size / self.size)
+        part._entry_commission = share
+        self._entry_commission -= share
+        return part
 
     def close(self, portion: float = 1.0):
         """Place an order to close ``portion`` (0 < portion <= 1) of the trade at market."""
@@ -396,7 +402,7 @@ class Broker:
         self.i = i
         if self.orders:
             self._process_orders()
-        equity = self.cash + self.close[i] * self.position_size - self._position_cost
+        equity = self.cash + (self.close[i] * self.position_size - self._position_cost)
         self.equity_curve[i] = equity
         if equity <= 0:
             for trade in list(self.trades):
@@ -534,12 +540,12 @@ class Broker:
             return
         # The running totals need no update here: the units leave ``trade`` and
         # join ``part`` before ``_close_trade(part)`` takes them out.
+        part = trade._split(-units)
         trade.size = remaining if self._whole_units else round(remaining, 12)
         if trade._sl_order:
             trade._sl_order.size = -trade.size
         if trade._tp_order:
             trade._tp_order.size = -trade.size
-        part = trade._split(-units)
         self.trades.append(part)
         self._close_trade(part, price, bar)
 
@@ -558,15 +564,18 @@ class Broker:
         self.closed_trades.append(trade)
         exit_commission = self.commission(trade.size, price)
         self.cash += trade.size * (price - trade.entry_price) - exit_commission
-        # The entry commission is booked on the (possibly reduced) closed size.
-        trade._commissions = exit_commission + self.commission(trade.size, trade.entry_price)
+        # The trade's record carries the entry commission actually paid for its units, so
+        # closed-trade P&L sums to the change in equity. (backtesting.py re-prices the entry
+        # commission on the closed size, which double-counts a fixed fee on partial closes.)
+        trade._commissions = exit_commission + trade._entry_commission
 
     def _open_trade(self, price, size, sl, tp, bar, tag):
         trade = Trade(self, size, price, bar, tag)
         self.trades.append(trade)
         self.position_size += size
         self._position_cost += size * price
-        self.cash -= self.commission(size, price)
+        trade._entry_commission = self.commission(size, price)
+        self.cash -= trade._entry_commission
         if self.sl_first:
             if tp:
                 trade.tp = tp
