@@ -95,7 +95,8 @@ class Backtest:
         strategy = self._strategy(broker, data, params)
         _call_user(strategy, "init", None, df.index)
         indicators = [(k, v) for k, v in vars(strategy).items() if isinstance(v, Indicator)]
-        start = 1 + _warmup_bars(strategy._indicators)
+        # Like backtesting.py, only indicators kept as attributes delay the start.
+        start = 1 + _warmup_bars(v for _, v in indicators)
 
         finished = True
         with np.errstate(invalid="ignore"):
