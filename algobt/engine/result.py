@@ -49,5 +49,10 @@ class Result(pd.Series):
         """SPEC's ``BacktestResult``: JSON-ready (no NaN), percent units, ISO timestamps."""
         from algobt.engine.metrics import backtest_result
 
-        result = backtest_result(self.stats, symbol=self.symbol, strategy_name=self.strategy_name)
+        commission = self.settings.get("commission")
+        result = backtest_result(
+            self.stats, symbol=self.symbol, strategy_name=self.strategy_name,
+            initial_capital=self.settings.get("cash"),
+            commission=commission if isinstance(commission, int | float) else None,
+        )
         return into(result) if into is not dict else result
