@@ -19,8 +19,17 @@ from algobt.errors import AlgobtError, ConfigError, DataError, StrategyError
 __version__ = "0.1.0"
 
 
-def backtest(strategy: type[Strategy], symbol="DEMO", *, period=None, start_date=None,
-             end_date=None, interval="1d", params: dict | None = None, **settings) -> Result:
+def backtest(
+    strategy: type[Strategy],
+    symbol="DEMO",
+    *,
+    period=None,
+    start_date=None,
+    end_date=None,
+    interval="1d",
+    params: dict | None = None,
+    **settings,
+) -> Result:
     """Load ``symbol`` and run ``strategy`` on it in one call.
 
     symbol: a bundled demo symbol (``DEMO``, ``DEMO-FX``, ``DEMO-BTC``), a Yahoo
@@ -28,8 +37,7 @@ def backtest(strategy: type[Strategy], symbol="DEMO", *, period=None, start_date
     as for ``algobt.load``. params: strategy parameter overrides. settings: the
     broker settings of ``Backtest`` (cash, commission, slippage, ...).
     """
-    data = load(symbol, period=period, start_date=start_date, end_date=end_date,
-                interval=interval)
+    data = load(symbol, period=period, start_date=start_date, end_date=end_date, interval=interval)
     name = symbol if isinstance(symbol, str) else None
     return Backtest(data, strategy, symbol=name, **settings).run(**(params or {}))
 

@@ -71,5 +71,18 @@ def barssince(condition, default=np.inf) -> float:
     return int(hits[0]) if len(hits) else default
 
 
-__all__ = ["crossover", "cross", "barssince", "SMA", "EMA", "WMA", "RSI", "MACD", "BBANDS",
-           "ATR", "STOCH", "ROC", "INDICATORS"]
+__all__ = [
+    "crossover",
+    "cross",
+    "barssince",
+    "SMA",
+    "EMA",
+    "WMA",
+    "RSI",
+    "MACD",
+    "BBANDS",
+    "ATR",
+    "STOCH",
+    "ROC",
+    "INDICATORS",
+]

@@ -50,12 +50,24 @@ class Backtest:
     symbol: name used in ``to_dict()`` records (default: ``data.attrs["symbol"]``).
     """
 
-    def __init__(self, data: pd.DataFrame, strategy: type[Strategy], *, cash: float = 10_000,
-                 commission=0.0, spread: float = 0.0, slippage: float = 0.0,
-                 lot_size: float = 1, margin: float = 1.0, trade_on_close: bool = False,
-                 hedging: bool = False, exclusive_orders: bool = False,
-                 finalize_trades: bool = False, sl_tp_priority: str = "stop_loss",
-                 symbol: str | None = None):
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        strategy: type[Strategy],
+        *,
+        cash: float = 10_000,
+        commission=0.0,
+        spread: float = 0.0,
+        slippage: float = 0.0,
+        lot_size: float = 1,
+        margin: float = 1.0,
+        trade_on_close: bool = False,
+        hedging: bool = False,
+        exclusive_orders: bool = False,
+        finalize_trades: bool = False,
+        sl_tp_priority: str = "stop_loss",
+        symbol: str | None = None,
+    ):
         if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
             raise ConfigError(
                 f"strategy must be a subclass of algobt.Strategy, got {strategy!r}; "
@@ -76,10 +88,16 @@ class Backtest:
                 field="sl_tp_priority",
             )
         self._settings = dict(
-            cash=float(cash), commission=commission, spread=float(spread),
-            slippage=float(slippage), lot_size=lot_size, margin=float(margin),
-            trade_on_close=bool(trade_on_close), hedging=bool(hedging),
-            exclusive_orders=bool(exclusive_orders), sl_tp_priority=sl_tp_priority,
+            cash=float(cash),
+            commission=commission,
+            spread=float(spread),
+            slippage=float(slippage),
+            lot_size=lot_size,
+            margin=float(margin),
+            trade_on_close=bool(trade_on_close),
+            hedging=bool(hedging),
+            exclusive_orders=bool(exclusive_orders),
+            sl_tp_priority=sl_tp_priority,
         )
         self._finalize_trades = bool(finalize_trades)
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
@@ -90,8 +108,14 @@ class Backtest:
         n = len(df)
         data = Data(df)
         arrays = {c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in PRICE_COLUMNS}
-        broker = Broker(open=arrays["Open"], high=arrays["High"], low=arrays["Low"],
-                        close=arrays["Close"], index=df.index, **self._settings)
+        broker = Broker(
+            open=arrays["Open"],
+            high=arrays["High"],
+            low=arrays["Low"],
+            close=arrays["Close"],
+            index=df.index,
+            **self._settings,
+        )
         strategy = self._strategy(broker, data, params)
         _call_user(strategy, "init", None, df.index)
         indicators = [(k, v) for k, v in vars(strategy).items() if isinstance(v, Indicator)]
@@ -125,27 +149,34 @@ class Backtest:
         equity = pd.Series(broker.equity_curve).bfill().fillna(broker.cash).to_numpy()
         trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
         stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
-        return Result(stats, symbol=self.symbol, strategy_name=type(strategy).__name__,
-                      open_trades=len(broker.trades), alerts=broker.alerts,
-                      settings={**self._settings, "finalize_trades": self._finalize_trades})
+        return Result(
+            stats,
+            symbol=self.symbol,
+            strategy_name=type(strategy).__name__,
+            open_trades=len(broker.trades),
+            alerts=broker.alerts,
+            settings={**self._settings, "finalize_trades": self._finalize_trades},
+        )
 
 
 def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
     """Closed trades as backtesting.py's ``_trades`` table (one row per trade)."""
-    frame = pd.DataFrame({
-        "Size": [t.size for t in closed_trades],
-        "EntryBar": [t.entry_bar for t in closed_trades],
-        "ExitBar": [t.exit_bar for t in closed_trades],
-        "EntryPrice": [t.entry_price for t in closed_trades],
-        "ExitPrice": [t.exit_price for t in closed_trades],
-        "SL": [t.sl for t in closed_trades],
-        "TP": [t.tp for t in closed_trades],
-        "PnL": [t.pl for t in closed_trades],
-        "Commission": [t._commissions for t in closed_trades],
-        "ReturnPct": [t.pl_pct for t in closed_trades],
-        "EntryTime": [index[t.entry_bar] for t in closed_trades],
-        "ExitTime": [index[t.exit_bar] for t in closed_trades],
-    })
+    frame = pd.DataFrame(
+        {
+            "Size": [t.size for t in closed_trades],
+            "EntryBar": [t.entry_bar for t in closed_trades],
+            "ExitBar": [t.exit_bar for t in closed_trades],
+            "EntryPrice": [t.entry_price for t in closed_trades],
+            "ExitPrice": [t.exit_price for t in closed_trades],
+            "SL": [t.sl for t in closed_trades],
+            "TP": [t.tp for t in closed_trades],
+            "PnL": [t.pl for t in closed_trades],
+            "Commission": [t._commissions for t in closed_trades],
+            "ReturnPct": [t.pl_pct for t in closed_trades],
+            "EntryTime": [index[t.entry_bar] for t in closed_trades],
+            "ExitTime": [index[t.exit_bar] for t in closed_trades],
+        }
+    )
     frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
     frame["Tag"] = [t.tag for t in closed_trades]
     if len(frame):
@@ -161,8 +192,11 @@ def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
 
 def _warmup_bars(indicators) -> int:
     """Bars until every (non-scatter) indicator has its first value."""
-    counts = [np.isnan(np.asarray(ind, dtype=float)).argmin(axis=-1).max()
-              for ind in indicators if not ind._opts.get("scatter")]
+    counts = [
+        np.isnan(np.asarray(ind, dtype=float)).argmin(axis=-1).max()
+        for ind in indicators
+        if not ind._opts.get("scatter")
+    ]
     return int(max(counts, default=0))
 
 
@@ -219,15 +253,20 @@ def _check_data(data) -> pd.DataFrame:
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"data must be a pandas DataFrame with Open, High, Low, Close columns, got "
-            f"{type(data).__name__}; algobt.load(symbol) returns one", field="data")
+            f"{type(data).__name__}; algobt.load(symbol) returns one",
+            field="data",
+        )
     if len(data) == 0:
-        raise DataError("data is empty: no bars to simulate; check the symbol and date range",
-                        field="data")
+        raise DataError(
+            "data is empty: no bars to simulate; check the symbol and date range", field="data"
+        )
     missing = [c for c in PRICE_COLUMNS if c not in data.columns]
     if missing:
         raise DataError(
             f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}. "
-            "Rename them to Open, High, Low, Close (and optionally Volume).", field="data")
+            "Rename them to Open, High, Low, Close (and optionally Volume).",
+            field="data",
+        )
     df = data.copy(deep=False)
     if "Volume" not in df.columns:
         df["Volume"] = np.nan
@@ -242,19 +281,24 @@ def _check_data(data) -> pd.DataFrame:
         raise DataError(
             f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({df.index[row]}); "
             "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
-            field="data")
+            field="data",
+        )
     low_gt_high = values[:, 2] > values[:, 1]
     if low_gt_high.any():
         row = int(np.argmax(low_gt_high))
         raise DataError(
             f"High < Low at row {row} ({df.index[row]}): High={values[row, 1]}, "
-            f"Low={values[row, 2]}; fix or drop that row", field="data")
+            f"Low={values[row, 2]}; fix or drop that row",
+            field="data",
+        )
     if len(df) > 1 and not df.index.is_monotonic_increasing:
         values = df.index.to_numpy()
         row = int(np.argmax(values[1:] < values[:-1])) + 1
         raise DataError(
             f"the time index goes backwards at row {row} ({df.index[row]}); "
-            "sort it with df.sort_index()", field="data")
+            "sort it with df.sort_index()",
+            field="data",
+        )
     return df
 
 

@@ -98,8 +98,9 @@ class Order:
 
     __slots__ = ("_broker", "size", "limit", "stop", "sl", "tp", "parent_trade", "tag")
 
-    def __init__(self, broker, size, limit=None, stop=None, sl=None, tp=None,
-                 parent_trade=None, tag=None):
+    def __init__(
+        self, broker, size, limit=None, stop=None, sl=None, tp=None, parent_trade=None, tag=None
+    ):
         self._broker = broker
         self.size = size
         self.limit = limit
@@ -110,9 +111,15 @@ class Order:
         self.tag = tag
 
     def __repr__(self):
-        fields = (("size", self.size), ("limit", self.limit), ("stop", self.stop),
-                  ("sl", self.sl), ("tp", self.tp), ("contingent", self.is_contingent),
-                  ("tag", self.tag))
+        fields = (
+            ("size", self.size),
+            ("limit", self.limit),
+            ("stop", self.stop),
+            ("sl", self.sl),
+            ("tp", self.tp),
+            ("contingent", self.is_contingent),
+            ("tag", self.tag),
+        )
         return "<Order " + ", ".join(f"{k}={v!r}" for k, v in fields if v is not None) + ">"
 
     def cancel(self):
@@ -148,8 +155,19 @@ class Trade:
     price to set or move the stop-loss/take-profit, ``None`` to cancel it.
     """
 
-    __slots__ = ("_broker", "size", "entry_price", "exit_price", "entry_bar", "exit_bar",
-                 "_sl_order", "_tp_order", "tag", "_commissions", "_entry_commission")
+    __slots__ = (
+        "_broker",
+        "size",
+        "entry_price",
+        "exit_price",
+        "entry_bar",
+        "exit_bar",
+        "_sl_order",
+        "_tp_order",
+        "tag",
+        "_commissions",
+        "_entry_commission",
+    )
 
     def __init__(self, broker, size, entry_price, entry_bar, tag=None):
         self._broker = broker
@@ -165,8 +183,10 @@ class Trade:
         self._entry_commission = 0.0  # cash paid on entry for the units still in this trade
 
     def __repr__(self):
-        return (f"<Trade size={self.size} bars={self.entry_bar}-{self.exit_bar or ''} "
-                f"price={self.entry_price}-{self.exit_price or ''} pl={self.pl:.0f}>")
+        return (
+            f"<Trade size={self.size} bars={self.entry_bar}-{self.exit_bar or ''} "
+            f"price={self.entry_price}-{self.exit_price or ''} pl={self.pl:.0f}>"
+        )
 
     def _split(self, size):
         """Carve ``size`` units out of this trade into a new one (no SL/TP), for a partial
@@ -304,9 +324,25 @@ class Broker:
     whole run; ``i`` is the bar being processed. Money is in account currency.
     """
 
-    def __init__(self, *, open, high, low, close, index, cash, spread=0.0, slippage=0.0,
-                 commission=0.0, margin=1.0, lot_size=1, trade_on_close=False,
-                 hedging=False, exclusive_orders=False, sl_tp_priority="stop_loss"):
+    def __init__(
+        self,
+        *,
+        open,
+        high,
+        low,
+        close,
+        index,
+        cash,
+        spread=0.0,
+        slippage=0.0,
+        commission=0.0,
+        margin=1.0,
+        lot_size=1,
+        trade_on_close=False,
+        hedging=False,
+        exclusive_orders=False,
+        sl_tp_priority="stop_loss",
+    ):
         self.open, self.high, self.low, self.close = open, high, low, close
         self.index = index
         self.cash = float(cash)
@@ -359,13 +395,21 @@ class Broker:
         return round(lots * self.lot_size, 12)
 
     def _alert(self, code: str, message: str):
-        self.alerts.append({"level": "warning", "code": code, "bar": self.i,
-                            "time": self.index[self.i], "message": message})
+        self.alerts.append(
+            {
+                "level": "warning",
+                "code": code,
+                "bar": self.i,
+                "time": self.index[self.i],
+                "message": message,
+            }
+        )
 
     # --- orders ------------------------------------------------------------------------
-    def new_order(self, size, limit=None, stop=None, sl=None, tp=None, tag=None, *,
-                  trade=None) -> Order:
-        """Queue an order; ``size`` < 0 sells. Checks SL < price < TP for longs (reversed for shorts)."""
+    def new_order(
+        self, size, limit=None, stop=None, sl=None, tp=None, tag=None, *, trade=None
+    ) -> Order:
+        """Queue an order; ``size`` < 0 sells. Longs need SL < price < TP, shorts the reverse."""
         size = float(size)
         limit = limit and float(limit)
         stop = stop and float(stop)
@@ -472,20 +516,25 @@ class Broker:
             size = order.size
             if -1 < size < 1:
                 budget = self.margin_available * self.leverage * abs(size)
-                units = self.round_units(budget // per_unit_cost if self._whole_units
-                                         else budget / per_unit_cost)
+                units = self.round_units(
+                    budget // per_unit_cost if self._whole_units else budget / per_unit_cost
+                )
                 if not units:
-                    self._alert("order_canceled",
-                                f"relative-sized order canceled: not enough margin for one lot "
-                                f"(equity={self.equity:.2f})")
+                    self._alert(
+                        "order_canceled",
+                        f"relative-sized order canceled: not enough margin for one lot "
+                        f"(equity={self.equity:.2f})",
+                    )
                     self.orders.remove(order)
                     continue
                 size = copysign(units, size)
             elif not self._whole_units:
                 units = self.round_units(abs(size))
                 if not units:
-                    self._alert("order_canceled",
-                                f"order of {size:g} units is below one lot of {self.lot_size}")
+                    self._alert(
+                        "order_canceled",
+                        f"order of {size:g} units is below one lot of {self.lot_size}",
+                    )
                     self.orders.remove(order)
                     continue
                 size = copysign(units, size)
@@ -506,9 +555,11 @@ class Broker:
                         break
 
             if abs(need) * per_unit_cost > self.margin_available * self.leverage:
-                self._alert("order_canceled",
-                            f"order of {size:g} units canceled: not enough margin "
-                            f"(equity={self.equity:.2f})")
+                self._alert(
+                    "order_canceled",
+                    f"order of {size:g} units canceled: not enough margin "
+                    f"(equity={self.equity:.2f})",
+                )
                 self.orders.remove(order)
                 continue
 
@@ -517,15 +568,24 @@ class Broker:
                 if order.sl or order.tp:
                     if is_market:
                         reprocess = True  # a market entry's SL/TP may trigger this same bar
-                    elif stop and not order.limit and order.tp and (
-                        (order.is_long and order.tp <= high and (order.sl or -np.inf) < low)
-                        or (order.is_short and order.tp >= low and (order.sl or np.inf) > high)
+                    elif (
+                        stop
+                        and not order.limit
+                        and order.tp
+                        and (
+                            (order.is_long and order.tp <= high and (order.sl or -np.inf) < low)
+                            or (order.is_short and order.tp >= low and (order.sl or np.inf) > high)
+                        )
                     ):
                         reprocess = True
-                    elif low <= (order.sl or -np.inf) <= high or low <= (order.tp or -np.inf) <= high:
-                        self._alert("ambiguous_bracket",
-                                    "SL/TP would trigger on the bar its stop/limit entry filled; "
-                                    "it is checked from the next bar on")
+                    elif (
+                        low <= (order.sl or -np.inf) <= high or low <= (order.tp or -np.inf) <= high
+                    ):
+                        self._alert(
+                            "ambiguous_bracket",
+                            "SL/TP would trigger on the bar its stop/limit entry filled; "
+                            "it is checked from the next bar on",
+                        )
             self.orders.remove(order)
 
         if reprocess:

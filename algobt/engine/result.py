@@ -16,8 +16,17 @@ class Result(pd.Series):
 
     _metadata = ["symbol", "strategy_name", "open_trades", "alerts", "settings"]
 
-    def __init__(self, data=None, *args, symbol=None, strategy_name=None, open_trades=0,
-                 alerts=None, settings=None, **kwargs):
+    def __init__(
+        self,
+        data=None,
+        *args,
+        symbol=None,
+        strategy_name=None,
+        open_trades=0,
+        alerts=None,
+        settings=None,
+        **kwargs,
+    ):
         super().__init__(data, *args, **kwargs)
         self.symbol = symbol
         self.strategy_name = strategy_name
@@ -51,7 +60,9 @@ class Result(pd.Series):
 
         commission = self.settings.get("commission")
         result = backtest_result(
-            self.stats, symbol=self.symbol, strategy_name=self.strategy_name,
+            self.stats,
+            symbol=self.symbol,
+            strategy_name=self.strategy_name,
             initial_capital=self.settings.get("cash"),
             commission=commission if isinstance(commission, int | float) else None,
         )

@@ -104,8 +104,10 @@ class Data:
 
     def __init__(self, df: pd.DataFrame):
         self._df = df
-        self._full = {col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
-                      for col in df.columns}
+        self._full = {
+            col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
+            for col in df.columns
+        }
         self._index = df.index
         self._len = len(df)
         self._cache: dict[str, np.ndarray] = {}
@@ -213,9 +215,13 @@ class Strategy:
     def _apply_params(self, params: dict) -> dict:
         for key, value in params.items():
             if key.startswith("_") or not hasattr(self, key) or callable(getattr(self, key)):
-                public = [a for a in dir(type(self)) if not a.startswith("_")
-                          and not callable(getattr(type(self), a))
-                          and not isinstance(getattr(type(self), a), property)]
+                public = [
+                    a
+                    for a in dir(type(self))
+                    if not a.startswith("_")
+                    and not callable(getattr(type(self), a))
+                    and not isinstance(getattr(type(self), a), property)
+                ]
                 close = get_close_matches(key, public)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 known = ", ".join(public) or "none"
@@ -242,8 +248,17 @@ class Strategy:
         """Called once per bar, a moment before its close: place and manage orders here."""
 
     # --- indicators ----------------------------------------------------------------------
-    def I(self, func, *args, name=None, plot=True, overlay=None, color=None, scatter=False,  # noqa: E743
-          **kwargs) -> Indicator:
+    def I(  # noqa: E743  (backtesting.py's name for it)
+        self,
+        func,
+        *args,
+        name=None,
+        plot=True,
+        overlay=None,
+        color=None,
+        scatter=False,
+        **kwargs,
+    ) -> Indicator:
         """Declare an indicator: ``func(*args, **kwargs)`` computed once over the whole data.
 
         Returns an array (2-D for multi-output indicators such as MACD) that
@@ -282,14 +297,20 @@ class Strategy:
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = value / self._data._full["Close"]
                 overlay = bool(((ratio < 1.4) & (ratio > 0.6)).mean() > 0.6)
-        indicator = Indicator(value, name=name, index=self._data._index, plot=plot,
-                              overlay=overlay, color=color, scatter=scatter)
+        indicator = Indicator(
+            value,
+            name=name,
+            index=self._data._index,
+            plot=plot,
+            overlay=overlay,
+            color=color,
+            scatter=scatter,
+        )
         self._indicators.append(indicator)
         return indicator
 
     # --- orders --------------------------------------------------------------------------
-    def buy(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None,
-            tag=None):
+    def buy(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None, tag=None):
         """Place a long order and return it.
 
         size: a fraction of available margin when 0 < size < 1 (default: all of
@@ -299,8 +320,9 @@ class Strategy:
         """
         return self._broker.new_order(_check_size(size), limit, stop, sl, tp, tag)
 
-    def sell(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None,
-             tag=None):
+    def sell(
+        self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None, tag=None
+    ):
         """Place a short order and return it; see ``buy()``. To exit a long, use
         ``self.position.close()``: a sell does not close a buy unless
         ``exclusive_orders`` is on or the two net out exactly."""

@@ -21,8 +21,19 @@ from hypothesis import strategies as st
 
 import algobt
 
-ACTIONS = ["hold", "buy_frac", "sell_frac", "buy_units", "sell_units", "close", "close_half",
-           "buy_bracket", "sell_bracket", "buy_limit", "sell_stop"]
+ACTIONS = [
+    "hold",
+    "buy_frac",
+    "sell_frac",
+    "buy_units",
+    "sell_units",
+    "close",
+    "close_half",
+    "buy_bracket",
+    "sell_bracket",
+    "buy_limit",
+    "sell_stop",
+]
 
 SCRIPTED = """
 from backtesting import Strategy
@@ -79,22 +90,33 @@ def price_paths(draw):
     high = np.maximum(open_, close) * (1 + rng.uniform(0, 0.02, n))
     low = np.minimum(open_, close) * (1 - rng.uniform(0, 0.02, n))
     index = pd.date_range("2024-01-01", periods=n, freq="D")
-    return pd.DataFrame({"Open": open_, "High": high, "Low": low, "Close": close,
-                         "Volume": rng.integers(100, 1000, n).astype(float)}, index=index)
+    return pd.DataFrame(
+        {
+            "Open": open_,
+            "High": high,
+            "Low": low,
+            "Close": close,
+            "Volume": rng.integers(100, 1000, n).astype(float),
+        },
+        index=index,
+    )
 
 
 scripts = st.lists(
     st.tuples(st.sampled_from(ACTIONS), st.floats(min_value=0.05, max_value=0.95)),
-    min_size=1, max_size=40,
+    min_size=1,
+    max_size=40,
 )
-broker_settings = st.fixed_dictionaries({
-    "commission": st.sampled_from([0.0, 0.001, 0.002, (1.0, 0.001)]),
-    "spread": st.sampled_from([0.0, 0.0005]),
-    "trade_on_close": st.booleans(),
-    "hedging": st.booleans(),
-    "exclusive_orders": st.booleans(),
-    "margin": st.sampled_from([1.0, 0.5]),
-})
+broker_settings = st.fixed_dictionaries(
+    {
+        "commission": st.sampled_from([0.0, 0.001, 0.002, (1.0, 0.001)]),
+        "spread": st.sampled_from([0.0, 0.0005]),
+        "trade_on_close": st.booleans(),
+        "hedging": st.booleans(),
+        "exclusive_orders": st.booleans(),
+        "margin": st.sampled_from([1.0, 0.5]),
+    }
+)
 
 
 def check_invariants(strategy, i):
@@ -105,19 +127,24 @@ def check_invariants(strategy, i):
     assert broker.equity == pytest.approx(broker.cash + open_pl, rel=1e-12, abs=1e-9)
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=price_paths(), script=scripts, kwargs=broker_settings)
 def test_accounting_invariants_and_backtesting_py_agreement(data, script, kwargs):
     import backtesting
 
     ours_cls, theirs_cls = scripted("algobt"), scripted("backtesting")
     ours = algobt.Backtest(data, ours_cls, cash=10_000, finalize_trades=True, **kwargs).run(
-        script=tuple(script), checks=check_invariants)
+        script=tuple(script), checks=check_invariants
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = backtesting.Backtest(data, theirs_cls, cash=10_000, finalize_trades=True,
-                                      **kwargs).run(script=tuple(script))
+        theirs = backtesting.Backtest(
+            data, theirs_cls, cash=10_000, finalize_trades=True, **kwargs
+        ).run(script=tuple(script))
 
     equity = ours._equity_curve["Equity"].to_numpy()
     trades = ours._trades
@@ -128,7 +155,10 @@ def test_accounting_invariants_and_backtesting_py_agreement(data, script, kwargs
     if not isinstance(kwargs["commission"], tuple):
         # A fixed fee is booked differently on partial closes (docs/stats.md), never in cash.
         cols += ["PnL", "Commission"]
-    pd.testing.assert_frame_equal(trades[cols].reset_index(drop=True),
-                                  theirs._trades[cols].reset_index(drop=True),
-                                  check_dtype=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        trades[cols].reset_index(drop=True),
+        theirs._trades[cols].reset_index(drop=True),
+        check_dtype=False,
+        rtol=1e-9,
+    )
     np.testing.assert_allclose(equity, theirs._equity_curve["Equity"], rtol=1e-9)

@@ -19,9 +19,13 @@ import pytest
 from algobt import Backtest, Strategy
 
 BARS = pd.DataFrame(
-    {"Open": [100, 100, 102, 104, 108, 90], "High": [101, 102, 104, 112, 109, 92],
-     "Low": [99, 98, 100, 95, 100, 85], "Close": [100, 101, 103, 110, 105, 88],
-     "Volume": [1000.0] * 6},
+    {
+        "Open": [100, 100, 102, 104, 108, 90],
+        "High": [101, 102, 104, 112, 109, 92],
+        "Low": [99, 98, 100, 95, 100, 85],
+        "Close": [100, 101, 103, 110, 105, 88],
+        "Volume": [1000.0] * 6,
+    },
     index=pd.date_range("2024-01-01", periods=6, freq="D", tz="UTC"),
 ).astype(float)
 
@@ -44,8 +48,7 @@ def run(plan, **kwargs):
 
 def test_market_order_fills_next_open_with_commission_both_sides():
     # Buy 10 on bar 1 -> filled at bar 2's open (102); close on bar 3 -> bar 4's open (108).
-    result = run({1: lambda s: s.buy(size=10), 3: lambda s: s.position.close()},
-                 commission=0.001)
+    result = run({1: lambda s: s.buy(size=10), 3: lambda s: s.position.close()}, commission=0.001)
     (trade,) = result.trades.itertuples()
     assert (trade.EntryBar, trade.EntryPrice, trade.ExitBar, trade.ExitPrice) == (2, 102, 4, 108)
     commission = 0.001 * 10 * 102 + 0.001 * 10 * 108
@@ -55,8 +58,9 @@ def test_market_order_fills_next_open_with_commission_both_sides():
 
 
 def test_trade_on_close_fills_at_the_signal_bars_close():
-    result = run({1: lambda s: s.buy(size=10), 3: lambda s: s.position.close()},
-                 trade_on_close=True)
+    result = run(
+        {1: lambda s: s.buy(size=10), 3: lambda s: s.position.close()}, trade_on_close=True
+    )
     (trade,) = result.trades.itertuples()
     assert (trade.EntryBar, trade.EntryPrice, trade.ExitBar, trade.ExitPrice) == (1, 101, 3, 110)
 
@@ -99,20 +103,21 @@ def test_a_gap_through_the_stop_fills_at_the_open():
 def test_limit_order_fills_at_limit_or_better():
     # Limit buy at 99 placed on bar 1: bar 2 (low 100) misses, bar 3 (low 95, open 104)
     # fills at the limit, 99.
-    (trade,) = run({1: lambda s: s.buy(size=5, limit=99)}, finalize_trades=True
-                   ).trades.itertuples()
+    (trade,) = run({1: lambda s: s.buy(size=5, limit=99)}, finalize_trades=True).trades.itertuples()
     assert (trade.EntryBar, trade.EntryPrice) == (3, 99)
 
 
 def test_fraction_sizing_and_lot_size_round_down():
     # 50% of 1000 cash at bar 2's open 102 with lot 0.01: floor(500 / 102 / 0.01) * 0.01 = 4.90.
-    result = run({1: lambda s: s.buy(size=0.5), 3: lambda s: s.position.close()},
-                 cash=1000, lot_size=0.01)
+    result = run(
+        {1: lambda s: s.buy(size=0.5), 3: lambda s: s.position.close()}, cash=1000, lot_size=0.01
+    )
     (trade,) = result.trades.itertuples()
     assert trade.Size == pytest.approx(4.90)
     # With whole units the same order buys 4.
-    (trade,) = run({1: lambda s: s.buy(size=0.5), 3: lambda s: s.position.close()},
-                   cash=1000).trades.itertuples()
+    (trade,) = run(
+        {1: lambda s: s.buy(size=0.5), 3: lambda s: s.position.close()}, cash=1000
+    ).trades.itertuples()
     assert trade.Size == 4
 
 
@@ -132,8 +137,9 @@ def test_next_sees_only_the_past():
 
         def next(self):
             i = len(self.data) - 1
-            seen.append((i, len(self.data.Close), len(self.ma), self.data.Close[-1],
-                         self.data.index[-1]))
+            seen.append(
+                (i, len(self.data.Close), len(self.ma), self.data.Close[-1], self.data.index[-1])
+            )
 
     Backtest(BARS, Peek).run()
     assert [s[0] for s in seen] == [1, 2, 3, 4, 5]  # bar 0 only seeds "previous bar"
@@ -143,8 +149,12 @@ def test_next_sees_only_the_past():
 
 
 def test_equity_is_cash_plus_open_pl_every_bar_and_pl_sums_up():
-    plan = {1: lambda s: s.buy(size=10), 2: lambda s: s.sell(size=4),
-            3: lambda s: s.buy(size=0.3, sl=80), 4: lambda s: s.position.close()}
+    plan = {
+        1: lambda s: s.buy(size=10),
+        2: lambda s: s.sell(size=4),
+        3: lambda s: s.buy(size=0.3, sl=80),
+        4: lambda s: s.position.close(),
+    }
     result = run(plan, commission=0.001, finalize_trades=True)
     equity = result.equity_curve["Equity"]
     assert result.trades["PnL"].sum() == pytest.approx(equity.iloc[-1] - 10_000)

@@ -14,9 +14,10 @@ from algobt.examples import SmaCross
 def bars():
     n = 60
     close = 100 + np.sin(np.arange(n) / 4) * 10
-    return pd.DataFrame({"Open": close, "High": close + 1, "Low": close - 1, "Close": close,
-                         "Volume": 1.0},
-                        index=pd.date_range("2024-01-01", periods=n, freq="D", tz="UTC"))
+    return pd.DataFrame(
+        {"Open": close, "High": close + 1, "Low": close - 1, "Close": close, "Volume": 1.0},
+        index=pd.date_range("2024-01-01", periods=n, freq="D", tz="UTC"),
+    )
 
 
 def test_empty_frame(bars):
@@ -57,17 +58,20 @@ def test_strategy_that_is_not_a_class(bars):
         Backtest(bars, "SmaCross")
 
 
-@pytest.mark.parametrize(("kwargs", "field", "pattern"), [
-    (dict(cash=-5), "cash", "cash=-5 must be > 0"),
-    (dict(cash=0), "cash", "must be > 0"),
-    (dict(commission=-0.001), "commission", "between 0 and 0.1"),
-    (dict(commission=(-1, 0.001)), "commission", "fixed part"),
-    (dict(commission="cheap"), "commission", "not a number"),
-    (dict(margin=0), "margin", "must be > 0"),
-    (dict(spread=float("nan")), "spread", "finite number"),
-    (dict(slippage=-0.1), "slippage", ">= 0"),
-    (dict(sl_tp_priority="best"), "sl_tp_priority", "stop_loss"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "field", "pattern"),
+    [
+        (dict(cash=-5), "cash", "cash=-5 must be > 0"),
+        (dict(cash=0), "cash", "must be > 0"),
+        (dict(commission=-0.001), "commission", "between 0 and 0.1"),
+        (dict(commission=(-1, 0.001)), "commission", "fixed part"),
+        (dict(commission="cheap"), "commission", "not a number"),
+        (dict(margin=0), "margin", "must be > 0"),
+        (dict(spread=float("nan")), "spread", "finite number"),
+        (dict(slippage=-0.1), "slippage", ">= 0"),
+        (dict(sl_tp_priority="best"), "sl_tp_priority", "stop_loss"),
+    ],
+)
 def test_bad_settings(bars, kwargs, field, pattern):
     with pytest.raises(ConfigError, match=pattern) as info:
         Backtest(bars, SmaCross, **kwargs)
@@ -83,7 +87,6 @@ def test_unknown_parameter_gets_a_did_you_mean(bars):
 class Explodes(Strategy):
     def next(self):
         if len(self.data) == 12:
-            ratio = self.data.Close[-1] / 0  # noqa: F841
             raise KeyError("no such level")
 
 

@@ -129,16 +129,44 @@ CASES = [
     ("short_only_with_stops", "GOOG", dict(cash=10_000, commission=0.002, margin=0.5)),
     ("short_only_with_stops", "BTCUSD", dict(cash=1_000_000, commission=0.001)),
     ("limit_and_stop_entries", "GOOG", dict(cash=10_000, commission=0.001, hedging=True)),
-    ("sma_cross_reversal", "EURUSD", dict(cash=100_000, exclusive_orders=True,
-                                          commission=0.0001, finalize_trades=True)),
+    (
+        "sma_cross_reversal",
+        "EURUSD",
+        dict(cash=100_000, exclusive_orders=True, commission=0.0001, finalize_trades=True),
+    ),
 ]
 
 DATA = {"GOOG": GOOG, "EURUSD": EURUSD, "BTCUSD": BTCUSD}
-TRADE_COLUMNS = ["Size", "EntryBar", "ExitBar", "EntryPrice", "ExitPrice", "PnL",
-                 "Commission", "ReturnPct", "EntryTime", "ExitTime", "SL", "TP"]
-STATS = ["Equity Final [$]", "Return [%]", "Max. Drawdown [%]", "Sharpe Ratio",
-         "Win Rate [%]", "# Trades", "Sortino Ratio", "Profit Factor", "Exposure Time [%]",
-         "Buy & Hold Return [%]", "Commissions [$]", "Calmar Ratio", "SQN", "CAGR [%]"]
+TRADE_COLUMNS = [
+    "Size",
+    "EntryBar",
+    "ExitBar",
+    "EntryPrice",
+    "ExitPrice",
+    "PnL",
+    "Commission",
+    "ReturnPct",
+    "EntryTime",
+    "ExitTime",
+    "SL",
+    "TP",
+]
+STATS = [
+    "Equity Final [$]",
+    "Return [%]",
+    "Max. Drawdown [%]",
+    "Sharpe Ratio",
+    "Win Rate [%]",
+    "# Trades",
+    "Sortino Ratio",
+    "Profit Factor",
+    "Exposure Time [%]",
+    "Buy & Hold Return [%]",
+    "Commissions [$]",
+    "Calmar Ratio",
+    "SQN",
+    "CAGR [%]",
+]
 
 
 def strategy_class(source: str, package: str):
@@ -158,20 +186,23 @@ def run_both(name, data_name, kwargs):
     data = DATA[data_name]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # backtesting.py's own UserWarnings
-        theirs = backtesting.Backtest(data, strategy_class(STRATEGIES[name], "backtesting"),
-                                      **kwargs).run()
+        theirs = backtesting.Backtest(
+            data, strategy_class(STRATEGIES[name], "backtesting"), **kwargs
+        ).run()
     ours = algobt.Backtest(data, strategy_class(STRATEGIES[name], "algobt"), **kwargs).run()
     return ours, theirs
 
 
-@pytest.mark.parametrize(("name", "data_name", "kwargs"), CASES,
-                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    ("name", "data_name", "kwargs"), CASES, ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_same_trades_and_stats_as_backtesting_py(name, data_name, kwargs):
     ours, theirs = run_both(name, data_name, kwargs)
     assert theirs["# Trades"] > 0, "a case that trades nothing proves nothing"
     mine, ref = ours._trades[TRADE_COLUMNS], theirs._trades[TRADE_COLUMNS]
-    pd.testing.assert_frame_equal(mine.reset_index(drop=True), ref.reset_index(drop=True),
-                                  check_dtype=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        mine.reset_index(drop=True), ref.reset_index(drop=True), check_dtype=False, rtol=1e-9
+    )
     for key in STATS:
         if key not in theirs.index:
             continue
@@ -180,8 +211,9 @@ def test_same_trades_and_stats_as_backtesting_py(name, data_name, kwargs):
             assert np.isnan(a), key
         else:
             assert a == pytest.approx(b, rel=1e-6), key
-    np.testing.assert_allclose(ours._equity_curve["Equity"], theirs._equity_curve["Equity"],
-                               rtol=1e-9)
+    np.testing.assert_allclose(
+        ours._equity_curve["Equity"], theirs._equity_curve["Equity"], rtol=1e-9
+    )
 
 
 def test_every_case_kind_is_covered():

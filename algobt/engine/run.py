@@ -1,0 +1,287 @@
+"""Config → data → strategy → broker → ``Result``; one symbol or several.
+
+    >>> from algobt.engine.run import run_config
+    >>> outcome = run_config({"symbol": "DEMO", "period": "1y",
+    ...                       "strategy_code": open("examples/sma_cross.py").read()})
+    >>> outcome.result["# Trades"]                                  # doctest: +SKIP
+
+A strategy arrives as a ``Strategy`` class (Python callers), Python source
+text, or a canonical JSON rule spec (text or dict); ``strategy_kind`` tells
+the two texts apart. A multi-symbol run splits the capital equally, runs each
+symbol on its own and combines them into one result whose equity is the sum
+of the parts and whose ``symbol_stats`` has one row per symbol.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from algobt.engine.backtest import Backtest
+from algobt.engine.config import RunConfig
+from algobt.engine.metrics import TRADE_COLUMNS, backtest_result, compute_stats
+from algobt.engine.result import Result
+from algobt.engine.strategy import Strategy
+from algobt.errors import ConfigError, StrategyError
+
+
+def strategy_kind(code) -> str:
+    """``"json"`` for a rule spec (a dict, or text that is a JSON object), else ``"python"``.
+
+    >>> strategy_kind('{"name": "x"}'), strategy_kind("class S(Strategy): pass")
+    ('json', 'python')
+    """
+    if isinstance(code, dict):
+        return "json"
+    if isinstance(code, str) and code.lstrip().startswith("{"):
+        return "json"
+    return "python"
+
+
+def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Strategy]:
+    """Exec Python source and return its one ``Strategy`` subclass.
+
+    Runs the code in this process: for code from the network the server uses a
+    separate worker process instead.
+    """
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as exc:
+        raise StrategyError(
+            f"syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}"
+        ) from None
+    namespace: dict = {"__name__": "algobt_user_strategy"}
+    try:
+        exec(code, namespace)
+    except Exception as exc:
+        raise StrategyError(
+            f"running the strategy code failed: {type(exc).__name__}: {exc}"
+        ) from exc
+    found = [
+        v
+        for v in namespace.values()
+        if isinstance(v, type)
+        and issubclass(v, Strategy)
+        and v is not Strategy
+        and v.__module__ == "algobt_user_strategy"
+    ]
+    if not found:
+        raise StrategyError(
+            "the code defines no subclass of algobt.Strategy; write "
+            "`class MyStrategy(Strategy):` with init() and next()"
+        )
+    # The last one defined wins, so helper base classes may come first.
+    return found[-1]
+
+
+@dataclass
+class RunOutcome:
+    """A finished run: its combined ``result``, the per-symbol ones and the data used."""
+
+    config: RunConfig
+    result: Result
+    per_symbol: dict[str, Result] = field(default_factory=dict)
+    data: dict[str, pd.DataFrame] = field(default_factory=dict)
+    strategy_name: str = ""
+    kind: str = "python"
+
+    def to_dict(self) -> dict:
+        """SPEC's ``BacktestResult`` of the (combined) run, with the config echoed."""
+        return result_dict(self)
+
+
+def _runner(cfg: RunConfig):
+    """(name, kind, run(data, cash, symbol) -> Result) for the config's strategy."""
+    settings = dict(
+        commission=cfg.commission,
+        slippage=cfg.slippage,
+        spread=cfg.spread,
+        lot_size=cfg.lot_size,
+        trade_on_close=cfg.trade_on_close,
+        finalize_trades=cfg.finalize_trades,
+    )
+    if cfg.strategy is not None:
+        cls = cfg.strategy
+        if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+            raise ConfigError("strategy must be a subclass of algobt.Strategy", field="strategy")
+    elif cfg.strategy_code is None or cfg.strategy_code == "":
+        raise ConfigError(
+            "give the strategy: strategy_code with Python source or a JSON "
+            "rule spec (or strategy_id on the server)",
+            field="strategy_code",
+        )
+    elif strategy_kind(cfg.strategy_code) == "json":
+        from algobt.engine import rules
+
+        spec = cfg.strategy_code
+        if isinstance(spec, str):
+            try:
+                spec = json.loads(spec)
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"strategy_code is not valid JSON: {exc.msg} at line "
+                    f"{exc.lineno}, column {exc.colno}",
+                    field="strategy_code",
+                ) from None
+        parsed = rules.parse_spec(spec)
+        if cfg.params:
+            parsed = rules.with_parameters(parsed, cfg.params)
+        name = cfg.strategy_name or rules.spec_name(parsed)
+
+        def run_spec(data, cash, symbol):
+            return rules.run_spec(parsed, data, cash=cash, symbol=symbol, **settings)
+
+        return name, "json", run_spec
+    else:
+        cls = strategy_from_source(str(cfg.strategy_code))
+
+    name = cfg.strategy_name or cls.__name__
+
+    def run_class(data, cash, symbol):
+        bt = Backtest(
+            data,
+            cls,
+            cash=cash,
+            margin=cfg.margin,
+            hedging=cfg.hedging,
+            exclusive_orders=cfg.exclusive_orders,
+            symbol=symbol,
+            **settings,
+        )
+        return bt.run(**cfg.params)
+
+    return name, "python", run_class
+
+
+def load_for(cfg: RunConfig, symbol: str) -> pd.DataFrame:
+    """The bars a config asks for, for one symbol."""
+    from algobt.engine.data import load
+
+    period = None if cfg.period == "custom" else cfg.period
+    return load(
+        symbol,
+        period=period,
+        start_date=cfg.start_date,
+        end_date=cfg.end_date,
+        interval=cfg.interval,
+        source=cfg.source,
+    )
+
+
+def run_config(config, data: dict[str, pd.DataFrame] | None = None) -> RunOutcome:
+    """Run a config (a ``RunConfig`` or a dict) and return the outcome.
+
+    data: already loaded bars by symbol (skips loading); handy for tests and the stream.
+    """
+    cfg = RunConfig.from_dict(config)
+    name, kind, run_one = _runner(cfg)
+    symbols = cfg.symbol_list
+    frames = dict(data or {})
+    for symbol in symbols:
+        if symbol not in frames:
+            frames[symbol] = load_for(cfg, symbol)
+    cash = cfg.initial_capital / len(symbols)
+    per_symbol = {s: run_one(frames[s], cash, s) for s in symbols}
+    for res in per_symbol.values():
+        res.strategy_name = name
+    result = per_symbol[symbols[0]] if len(symbols) == 1 else combine(per_symbol, frames, name)
+    return RunOutcome(cfg, result, per_symbol, frames, name, kind)
+
+
+def combine(
+    per_symbol: dict[str, Result], data: dict[str, pd.DataFrame], strategy_name: str
+) -> Result:
+    """One portfolio result from per-symbol results run on separate capital.
+
+    Equity is the sum of the parts on the union of their timestamps (each part
+    carried forward between its own bars, and at its starting capital before
+    its first bar). Buy & hold is an equal-weight basket of the symbols.
+    """
+    index = data[next(iter(data))].index
+    for frame in data.values():
+        index = index.union(frame.index)
+    equity = np.zeros(len(index))
+    basket = np.zeros(len(index))
+    for symbol, res in per_symbol.items():
+        curve = res.equity_curve["Equity"].reindex(index).ffill()
+        equity += curve.fillna(curve.dropna().iloc[0]).to_numpy()
+        close = data[symbol]["Close"].reindex(index).ffill()
+        close = close.fillna(close.dropna().iloc[0])
+        basket += close.to_numpy() / close.iloc[0] / len(per_symbol)
+    ohlc = pd.DataFrame(
+        {"Open": basket, "High": basket, "Low": basket, "Close": basket, "Volume": 0.0}, index=index
+    )
+    parts = []
+    for symbol, res in per_symbol.items():
+        trades = res.trades[list(TRADE_COLUMNS)].copy()
+        trades["EntryBar"] = index.get_indexer(trades["EntryTime"])
+        trades["ExitBar"] = index.get_indexer(trades["ExitTime"])
+        trades["Symbol"] = symbol
+        parts.append(trades)
+    trades = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=[*TRADE_COLUMNS, "Symbol"])
+    )
+    trades = trades.sort_values(["ExitTime", "EntryTime"], kind="stable").reset_index(drop=True)
+    stats = compute_stats(trades, equity, ohlc, None)
+    first = next(iter(per_symbol.values()))
+    settings = dict(first.settings)
+    settings["cash"] = sum(r.settings.get("cash", 0.0) for r in per_symbol.values())
+    return Result(
+        stats,
+        symbol=",".join(per_symbol),
+        strategy_name=strategy_name,
+        open_trades=sum(r.open_trades for r in per_symbol.values()),
+        alerts=[dict(a, symbol=s) for s, r in per_symbol.items() for a in r.alerts],
+        settings=settings,
+    )
+
+
+def result_dict(outcome: RunOutcome) -> dict:
+    """SPEC ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
+    cfg = outcome.config
+    trades_by_symbol = {s: r.trades for s, r in outcome.per_symbol.items()}
+    out = backtest_result(
+        outcome.result.stats,
+        symbol=",".join(cfg.symbol_list),
+        strategy_name=outcome.strategy_name,
+        trades_by_symbol=trades_by_symbol,
+        initial_capital=cfg.initial_capital,
+        timeframe=cfg.interval,
+        period=cfg.period or ("custom" if cfg.start_date else None),
+        commission=cfg.commission,
+    )
+    if len(cfg.symbol_list) > 1:
+        out["symbols"] = list(cfg.symbol_list)
+        out["per_symbol"] = {
+            s: {
+                k: v
+                for k, v in backtest_result(
+                    r.stats,
+                    symbol=s,
+                    strategy_name=outcome.strategy_name,
+                    initial_capital=r.settings.get("cash"),
+                    timeframe=cfg.interval,
+                    commission=cfg.commission,
+                ).items()
+                if k not in ("trades", "equity_curve", "daily_stats")
+            }
+            for s, r in outcome.per_symbol.items()
+        }
+    out["strategy_id"] = cfg.strategy_id
+    out["kind"] = outcome.kind
+    out["alerts"] = [_json_alert(a) for a in outcome.result.alerts]
+    return out
+
+
+def _json_alert(alert: dict) -> dict:
+    stamp = alert.get("time")
+    return {
+        **alert,
+        "time": None if stamp is None else pd.Timestamp(stamp).isoformat(),
+        "bar": int(alert["bar"]) if alert.get("bar") is not None else None,
+    }
