@@ -29,7 +29,6 @@ ALIASES = {
     "initial_balance": "initial_capital",
     "cash": "initial_capital",
     "timeframe": "interval",
-    "strategy": "strategy_code",
     "parameters": "params",
 }
 
