@@ -31,6 +31,8 @@ from algobt.engine.indicators import (  # noqa: F401  (re-exported)
 
 
 def _last_two(series):
+    if isinstance(series, np.ndarray):  # the common case, checked first: it is per bar
+        return series
     if isinstance(series, pd.Series):
         return series.to_numpy()
     if isinstance(series, Number):

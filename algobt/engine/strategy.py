@@ -52,10 +52,12 @@ class SeriesArray(np.ndarray):
         return obj
 
     def __array_finalize__(self, obj):
+        # Runs on every slice (several per bar), so it copies the dict in one step.
         if obj is not None:
-            self.name = getattr(obj, "name", "")
-            self._index = getattr(obj, "_index", None)
-            self._opts = getattr(obj, "_opts", {})
+            try:
+                self.__dict__.update(obj.__dict__)
+            except AttributeError:
+                self.name, self._index, self._opts = "", None, {}
 
     def __reduce__(self):
         state = super().__reduce__()
