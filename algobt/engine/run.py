@@ -6,7 +6,7 @@
     >>> outcome.result["# Trades"]                                  # doctest: +SKIP
 
 A strategy arrives as a ``Strategy`` class (Python callers), Python source
-text, or a canonical JSON rule spec (text or dict); ``strategy_kind`` tells
+text, or a canonical JSON rule spec (text or dict); ``detect_kind`` tells
 the two texts apart. A multi-symbol run splits the capital equally, runs each
 symbol on its own and combines them into one result whose equity is the sum
 of the parts and whose ``symbol_stats`` has one row per symbol.
@@ -14,7 +14,6 @@ of the parts and whose ``symbol_stats`` has one row per symbol.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -22,23 +21,11 @@ import pandas as pd
 
 from algobt.engine.backtest import Backtest
 from algobt.engine.config import RunConfig
+from algobt.engine.detect import detect_kind
 from algobt.engine.metrics import TRADE_COLUMNS, backtest_result, compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import Strategy
 from algobt.errors import ConfigError, StrategyError
-
-
-def strategy_kind(code) -> str:
-    """``"json"`` for a rule spec (a dict, or text that is a JSON object), else ``"python"``.
-
-    >>> strategy_kind('{"name": "x"}'), strategy_kind("class S(Strategy): pass")
-    ('json', 'python')
-    """
-    if isinstance(code, dict):
-        return "json"
-    if isinstance(code, str) and code.lstrip().startswith("{"):
-        return "json"
-    return "python"
 
 
 def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Strategy]:
@@ -113,20 +100,10 @@ def _runner(cfg: RunConfig):
             "rule spec (or strategy_id on the server)",
             field="strategy_code",
         )
-    elif strategy_kind(cfg.strategy_code) == "json":
+    elif detect_kind(cfg.strategy_code) == "json":
         from algobt.engine import rules
 
-        spec = cfg.strategy_code
-        if isinstance(spec, str):
-            try:
-                spec = json.loads(spec)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(
-                    f"strategy_code is not valid JSON: {exc.msg} at line "
-                    f"{exc.lineno}, column {exc.colno}",
-                    field="strategy_code",
-                ) from None
-        parsed = rules.parse_spec(spec)
+        parsed = rules.parse_spec(cfg.strategy_code)  # errors name the JSON path
         if cfg.params:
             parsed = rules.with_parameters(parsed, cfg.params)
         name = cfg.strategy_name or rules.spec_name(parsed)
