@@ -35,3 +35,21 @@ class StrategyError(AlgobtError):
     """A strategy that failed: raised in ``init()``/``next()`` or is malformed."""
 
     code = "strategy_error"
+
+
+class StoreError(AlgobtError):
+    """The store cannot do what was asked: a bad database file, a broken invariant."""
+
+    code = "store_error"
+
+
+class NotFoundError(StoreError, LookupError):
+    """No such strategy, run, result or config (the server answers 404)."""
+
+    code = "not_found"
+
+
+class ConflictError(StoreError):
+    """The request clashes with what is stored, e.g. a duplicate name (409)."""
+
+    code = "conflict"
