@@ -321,27 +321,37 @@ def events(
         }
 
 
-async def aevents(
-    config, *, cancel: threading.Event | None = None, data: dict[str, pd.DataFrame] | None = None
-) -> AsyncIterator[dict]:
+async def aevents(config, *, cancel: threading.Event | None = None,
+                  data: dict[str, pd.DataFrame] | None = None) -> AsyncIterator[dict]:
     """``events`` for asyncio: the run happens in a worker thread, the loop stays free.
 
-    Messages are handed over one at a time, so a slow reader slows the replay
-    (no unbounded buffering); closing the async generator cancels the run.
+    Messages are handed over in small chunks on demand, so a slow reader slows
+    the replay (no unbounded buffering); closing the async generator cancels the run.
     """
     cancel = cancel or threading.Event()
+    async for msg in iterate_in_thread(events(config, cancel=cancel, data=data), cancel):
+        yield msg
+
+
+async def iterate_in_thread(stream: Iterator[dict], cancel: threading.Event | None = None,
+                            *, executor=None) -> AsyncIterator[dict]:
+    """Drive a blocking iterator from asyncio: chunks are pulled in ``executor`` threads
+    only when the consumer asks for more. On exit ``cancel`` is set and the iterator closed.
+    """
     loop = asyncio.get_running_loop()
-    stream = events(config, cancel=cancel, data=data)
     try:
         while True:
-            chunk = await loop.run_in_executor(None, _take, stream, 256, 0.05)
+            chunk = await loop.run_in_executor(executor, _take, stream, 256, 0.05)
             if not chunk:
                 return
             for msg in chunk:
                 yield msg
     finally:
-        cancel.set()
-        await loop.run_in_executor(None, stream.close)
+        if cancel is not None:
+            cancel.set()
+        close = getattr(stream, "close", None)
+        if close is not None:
+            await loop.run_in_executor(executor, close)
 
 
 def _take(stream: Iterator[dict], most: int, seconds: float) -> list[dict]:
@@ -355,4 +365,4 @@ def _take(stream: Iterator[dict], most: int, seconds: float) -> list[dict]:
     return chunk
 
 
-__all__ = ["events", "aevents", "indicator_columns", "STATS_EVERY"]
+__all__ = ["events", "aevents", "iterate_in_thread", "indicator_columns", "STATS_EVERY"]
