@@ -12,6 +12,7 @@ from __future__ import annotations
 from algobt import lib
 from algobt.engine.backtest import Backtest
 from algobt.engine.data import load
+from algobt.engine.fast import from_signals
 from algobt.engine.result import Result
 from algobt.engine.strategy import Strategy
 from algobt.errors import AlgobtError, ConfigError, DataError, StrategyError
@@ -47,6 +48,7 @@ __all__ = [
     "Strategy",
     "Result",
     "backtest",
+    "from_signals",
     "load",
     "lib",
     "AlgobtError",

@@ -24,7 +24,7 @@ from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_comm
 from algobt.engine.metrics import compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
-from algobt.errors import AlgobtError, ConfigError, DataError, StrategyError
+from algobt.errors import ConfigError, DataError, StrategyError
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close")
 
@@ -102,6 +102,40 @@ class Backtest:
         self._finalize_trades = bool(finalize_trades)
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
 
+    @staticmethod
+    def _loop(strategy, data, broker, indicators, start, n):
+        """The per-bar loop, kept lean: it is the class API's hot path.
+
+        On each bar: reveal one more bar of data and indicators, let the broker
+        match pending orders (or, with none pending, just mark equity), then call
+        ``next()``. A failure in ``next()`` becomes a StrategyError naming the bar.
+        """
+        step = strategy.next
+        attrs = strategy.__dict__
+        one_d = [(name, ind, ind.ndim == 1) for name, ind in indicators]
+        close, curve = broker.close, broker.equity_curve
+        cache = data._cache
+        i = start
+        try:
+            for i in range(start, n):
+                data._len = i + 1
+                cache.clear()
+                for name, ind, flat in one_d:
+                    attrs[name] = ind[: i + 1] if flat else ind[:, : i + 1]
+                if broker.orders:
+                    broker.next(i)
+                else:
+                    broker.i = i
+                    equity = broker.cash + (close[i] * broker.position_size - broker._position_cost)
+                    curve[i] = equity
+                    if equity <= 0:
+                        broker.next(i)  # settles the account and raises OutOfMoney
+                step()
+        except OutOfMoney:
+            raise
+        except Exception as exc:
+            _raise_located(strategy, "next", i, data._index, exc)
+
     def run(self, **params) -> Result:
         """Run the strategy once; ``params`` override its class-attribute parameters."""
         df = self._data
@@ -124,16 +158,10 @@ class Backtest:
 
         finished = True
         with np.errstate(invalid="ignore"):
-            for i in range(start, n):
-                data._set_length(i + 1)
-                for attr, indicator in indicators:
-                    setattr(strategy, attr, indicator[..., : i + 1])
-                try:
-                    broker.next(i)
-                except OutOfMoney:
-                    finished = False
-                    break
-                _call_user(strategy, "next", i, df.index)
+            try:
+                self._loop(strategy, data, broker, indicators, start, n)
+            except OutOfMoney:
+                finished = False
             if finished and self._finalize_trades:
                 for trade in reversed(broker.trades):
                     trade.close()
@@ -205,12 +233,15 @@ def _call_user(strategy: Strategy, method: str, bar: int | None, index: pd.Index
     bar and the strategy's own line."""
     try:
         getattr(strategy, method)()
-    except AlgobtError as exc:
-        if isinstance(exc, StrategyError) and getattr(exc, "_located", False):
-            raise
-        raise _located_error(strategy, method, bar, index, exc) from exc
     except Exception as exc:
-        raise _located_error(strategy, method, bar, index, exc) from exc
+        _raise_located(strategy, method, bar, index, exc)
+
+
+def _raise_located(strategy, method, bar, index, exc: Exception):
+    """Re-raise ``exc`` as a StrategyError that says where (once: nested calls keep it)."""
+    if isinstance(exc, StrategyError) and getattr(exc, "_located", False):
+        raise exc
+    raise _located_error(strategy, method, bar, index, exc) from exc
 
 
 def _located_error(strategy, method, bar, index, exc) -> StrategyError:
