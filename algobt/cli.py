@@ -155,6 +155,35 @@ def _run(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    import asyncio
+
+    from algobt.server.app import run_forever, serve
+
+    async def main():
+        server = serve(
+            port=args.port,
+            host=args.host,
+            db=args.db,
+            token=args.token,
+            allow_remote=args.allow_remote,
+            quiet=True,
+        )
+        print(f"algobt server on database {server.store.path}")
+        print(f"open {server.url}")
+        print("stop with Ctrl-C", flush=True)
+        try:
+            await run_forever(server)
+        finally:
+            server.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="algobt", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -215,6 +244,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the BacktestResult as JSON")
     run.set_defaults(func=_run)
+
+    srv = sub.add_parser("serve", help="serve the REST API, the WebSocket stream and the page")
+    srv.add_argument("--port", type=int, default=8765, help="TCP port (8765; 0 = any free)")
+    srv.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
+    srv.add_argument("--db", help="SQLite file (default ~/.algobt/algobt.db; ALGOBT_HOME)")
+    srv.add_argument("--token", help="the access token (default: a new random one)")
+    srv.add_argument(
+        "--allow-remote", action="store_true", help="allow a non-loopback --host (needs --token)"
+    )
+    srv.set_defaults(func=_serve)
     return parser
 
 

@@ -1,0 +1,181 @@
+"""``ApiHandler``: the one base of every REST handler.
+
+It authenticates (token, Host), reads JSON bodies with a size limit, turns
+our exceptions into ``{"error": {"code", "message", "field"}}`` with the
+right status, and reaches the store and the job runner through
+``self.settings`` — injected by ``make_app``, never module globals.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from typing import Any
+
+import tornado.web
+
+from algobt.errors import AlgobtError, ConfigError, ConflictError, NotFoundError
+from algobt.server import auth
+
+log = logging.getLogger("algobt.server")
+
+STATUS_OF = {NotFoundError: 404, ConflictError: 409}
+
+
+def json_default(value):
+    """Encode what the stdlib cannot: numpy scalars, timestamps."""
+    if hasattr(value, "item"):
+        return value.item()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def dumps(payload) -> str:
+    """Strict JSON (NaN/inf become null first: browsers reject NaN)."""
+    return json.dumps(_finite(payload), default=json_default, allow_nan=False)
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class AuthMixin:
+    """Token and Host checks shared by HTTP and WebSocket handlers."""
+
+    def check_access(self) -> None:
+        settings = self.settings
+        if not auth.host_allowed(self.request.headers.get("Host"), settings["allowed_hosts"]):
+            raise tornado.web.HTTPError(403, reason="Host not allowed")
+        token = auth.token_from_request(self.request, allow_query=self.request.method == "GET")
+        if not auth.token_matches(token, settings["token"]):
+            raise tornado.web.HTTPError(401, reason="Missing or wrong token")
+
+
+class ApiHandler(AuthMixin, tornado.web.RequestHandler):
+    """JSON in, JSON out; errors as data; dependencies from ``self.settings``."""
+
+    @property
+    def store(self):
+        return self.settings["store"]
+
+    @property
+    def jobs(self):
+        return self.settings["jobs"]
+
+    def set_default_headers(self):
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def prepare(self):
+        self.check_access()
+        length = self.request.headers.get("Content-Length")
+        limit = self.settings["max_body_bytes"]
+        if (length and length.isdigit() and int(length) > limit) or len(
+            self.request.body or b""
+        ) > limit:
+            raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+
+    # --- reading ---------------------------------------------------------------------------
+    def get_json_body(self) -> dict:
+        """The request body as a JSON object; 400 with a message if it is not one."""
+        body = self.request.body or b""
+        if not body.strip():
+            return {}
+        try:
+            value = json.loads(body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+        if not isinstance(value, dict):
+            raise ApiError(400, "bad_json", "the body must be a JSON object")
+        return value
+
+    def page_args(self) -> tuple[int, int]:
+        """``?page=&page_size=`` (defaults 1 and 50; page_size at most 1000)."""
+        return (self.int_arg("page", 1, low=1), self.int_arg("page_size", 50, low=1, high=1000))
+
+    def int_arg(self, name: str, default: int | None, *, low=None, high=None) -> int | None:
+        raw = self.get_query_argument(name, None)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}", field=name) from None
+        if (low is not None and value < low) or (high is not None and value > high):
+            bounds = f">= {low}" if high is None else f"between {low} and {high}"
+            raise ConfigError(f"{name} must be {bounds}, got {value}", field=name)
+        return value
+
+    def str_arg(self, name: str) -> str | None:
+        value = self.get_query_argument(name, None)
+        return value or None
+
+    # --- writing ---------------------------------------------------------------------------
+    def send(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        if status == 204:
+            self.clear_header("Content-Type")
+            self.finish()
+            return
+        self.finish(dumps(payload))
+
+    def write_error(self, status_code: int, **kwargs):
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            code, message, field = exc.code, exc.message, exc.field
+        elif isinstance(exc, tornado.web.HTTPError):
+            code = {
+                401: "unauthorized",
+                403: "forbidden",
+                404: "not_found",
+                405: "method_not_allowed",
+                413: "payload_too_large",
+            }.get(status_code, "http_error")
+            message, field = exc.reason or self._reason, None
+        else:
+            code, message, field = "internal_error", "internal server error", None
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        error = {"code": code, "message": message}
+        if field:
+            error["field"] = field
+        self.finish(dumps({"error": error}))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        # Our exceptions become 4xx answers with the message and field, never a 500.
+        if isinstance(e, AlgobtError) and not isinstance(e, ApiError):
+            status = next(
+                (s for cls, s in STATUS_OF.items() if isinstance(e, cls)),
+                422 if not isinstance(e, ConfigError) else 400,
+            )
+            e = ApiError(status, e.code, e.message, field=e.field)
+        if isinstance(e, ApiError):
+            if self._finished:
+                return
+            self.send_error(e.status_code, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+class ApiError(tornado.web.HTTPError):
+    """An HTTP error with our JSON body: ``{"error": {"code", "message", "field"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, *, field: str | None = None):
+        super().__init__(status, reason=None)
+        self.code, self.message, self.field = code, message, field
+
+
+class NotFoundHandler(ApiHandler):
+    """Any unknown path: a JSON 404 (after the token check, so it reveals nothing)."""
+
+    def prepare(self):
+        super().prepare()
+        raise ApiError(404, "not_found", f"no such endpoint: {self.request.path}")

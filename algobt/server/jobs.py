@@ -1,0 +1,249 @@
+"""Running backtests for the server: quick runs, queued runs, streams — off the event loop.
+
+Where a run executes depends on what the strategy is:
+
+* Python source from a request runs in a spawn-started worker process with CPU,
+  memory and wall-clock limits (``algobt.server.worker``): a hostile or broken
+  strategy costs an error message, never the server;
+* a canonical JSON spec is data, not code: it runs in a thread of this process.
+
+Either way the engine produces the result and the event stream; this module
+only moves them, and the store saves what completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from algobt.engine.config import RunConfig
+from algobt.engine.detect import detect_kind
+from algobt.engine.events import events, iterate_in_thread
+from algobt.engine.run import run_config
+from algobt.errors import AlgobtError, ConfigError
+
+
+@dataclass
+class LiveRun:
+    """What ``monitor`` shows of a queued run while it is going."""
+
+    run_id: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+    task: asyncio.Task | None = None
+    stats: dict = field(default_factory=dict)
+    alerts: list = field(default_factory=list)
+    progress: float = 0.0
+
+
+class JobRunner:
+    """Owns the thread pool and the live runs; handlers call its coroutines."""
+
+    def __init__(
+        self, store, *, limits=None, max_workers: int | None = None, isolate_python: bool = True
+    ):
+        import os
+
+        self.store = store
+        self.limits = limits
+        self.isolate_python = isolate_python
+        self.executor = ThreadPoolExecutor(
+            max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="algobt-run"
+        )
+        self.live: dict[int, LiveRun] = {}
+
+    def close(self):
+        for live in list(self.live.values()):
+            live.cancel.set()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    # --- configs ---------------------------------------------------------------------------
+    def resolve(self, raw: dict) -> tuple[dict, int | None]:
+        """Fill in a request's strategy from the store when only ``strategy_id`` is given,
+        and validate the config. Returns (config dict, strategy id)."""
+        if not isinstance(raw, dict):
+            raise ConfigError("config must be a JSON object", field="config")
+        raw = dict(raw)
+        strategy_id = raw.get("strategy_id")
+        if strategy_id is not None:
+            strategy = self.store.get_strategy(_as_id(strategy_id, "strategy_id"))
+            if not raw.get("strategy_code"):
+                raw["strategy_code"] = strategy["code"]
+            raw.setdefault("strategy_name", strategy["name"])
+        cfg = RunConfig.from_dict(raw)  # every field checked here, before any work starts
+        if cfg.strategy_code in (None, ""):
+            raise ConfigError(
+                "give strategy_code (Python source or a JSON rule spec) or "
+                "the strategy_id of a saved strategy",
+                field="strategy_code",
+            )
+        return raw, cfg.strategy_id
+
+    def _isolated(self, config: dict) -> bool:
+        return self.isolate_python and detect_kind(config.get("strategy_code")) == "python"
+
+    # --- one-shot runs -----------------------------------------------------------------------
+    def _run_blocking(self, config: dict) -> dict:
+        if self._isolated(config):
+            from algobt.server.worker import run_isolated
+
+            return run_isolated(config, **self._limit_kwargs())
+        return run_config(config).to_dict()
+
+    def _limit_kwargs(self) -> dict:
+        return {"limits": self.limits} if self.limits is not None else {}
+
+    async def quick_run(self, raw: dict, *, source: str = "server") -> dict:
+        """Run now; save it (latest result of its strategy too); return the BacktestResult."""
+        config, strategy_id = self.resolve(raw)
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(self.executor, self._run_blocking, config)
+        run = await loop.run_in_executor(
+            self.executor,
+            lambda: self.store.record_run(
+                _storable(config),
+                result,
+                strategy_id=strategy_id,
+                alerts=result.get("alerts"),
+                source=source,
+            ),
+        )
+        return {**result, "run": run["id"], "id": run.get("result_id", run["id"])}
+
+    # --- queued runs -------------------------------------------------------------------------
+    def submit(self, raw: dict) -> dict:
+        """Queue a run; it starts at once in the background. Returns the run record."""
+        config, strategy_id = self.resolve(raw)
+        run = self.store.create_run(
+            _storable(config), strategy_id=strategy_id, status="queued", source="server"
+        )
+        live = LiveRun(run["id"])
+        self.live[run["id"]] = live
+        live.task = asyncio.get_running_loop().create_task(self._execute(live, config))
+        return run
+
+    async def _execute(self, live: LiveRun, config: dict):
+        loop = asyncio.get_running_loop()
+        store = self.store
+        run_id = live.run_id
+        try:
+            await loop.run_in_executor(
+                self.executor, lambda: store.update_run(run_id, status="running", progress=0.0)
+            )
+            stream = self._stream(config, live.cancel)
+            result = None
+            async for msg in stream:
+                kind = msg["type"]
+                if kind in ("candle", "candles"):
+                    bar = msg["bars"][-1] if kind == "candles" else msg
+                    live.progress = float(bar["progress"])
+                elif kind == "stats":
+                    live.stats = msg
+                elif kind == "complete":
+                    result = msg["result"]
+                elif kind == "error":
+                    raise _StreamError(msg.get("message") or "the run failed")
+                elif kind == "cancelled":
+                    break
+            if result is None:  # the stream ended with "cancelled" (or nothing)
+                await loop.run_in_executor(
+                    self.executor,
+                    lambda: store.update_run(run_id, status="cancelled", progress=live.progress),
+                )
+                return
+            live.alerts = result.get("alerts") or []
+            await loop.run_in_executor(
+                self.executor, lambda: store.save_result(run_id, result, alerts=live.alerts)
+            )
+        except (AlgobtError, _StreamError) as exc:
+            message = getattr(exc, "message", None) or str(exc)
+            await loop.run_in_executor(
+                self.executor, lambda: store.update_run(run_id, status="failed", error=message)
+            )
+        except asyncio.CancelledError:
+            await loop.run_in_executor(
+                self.executor,
+                lambda: store.update_run(run_id, status="cancelled", progress=live.progress),
+            )
+            raise
+        except Exception as exc:  # a bug of ours: the run fails, the server goes on
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            await loop.run_in_executor(
+                self.executor, lambda: store.update_run(run_id, status="failed", error=message)
+            )
+        finally:
+            # Keep the live record a while so monitor can still show the last stats.
+            loop.call_later(600, self.live.pop, run_id, None)
+
+    def cancel(self, run_id: int) -> dict:
+        """Ask a queued or running run to stop; returns its record."""
+        run = self.store.get_run(run_id)
+        live = self.live.get(run_id)
+        if run["status"] in ("queued", "running") and live is not None:
+            live.cancel.set()
+        return self.store.get_run(run_id)
+
+    def monitor(self, run_id: int) -> dict:
+        """Status plus live stats and alerts (SPEC: ``GET …/api/monitor/{id}/``)."""
+        run = self.store.get_run(run_id)
+        live = self.live.get(run_id)
+        alerts = live.alerts if live and live.alerts else self.store.list_alerts(run_id)
+        return {**status_view(run), "live_stats": live.stats if live else None, "alerts": alerts}
+
+    # --- streams -----------------------------------------------------------------------------
+    def _stream(self, config: dict, cancel: threading.Event):
+        """An async iterator of the run's messages, isolated when the strategy is Python."""
+        if self._isolated(config):
+            from algobt.server.worker import stream_isolated
+
+            gen = stream_isolated(config, cancel=cancel, **self._limit_kwargs())
+        else:
+            gen = events(config, cancel=cancel)
+        return iterate_in_thread(gen, cancel, executor=self.executor)
+
+    def stream(self, raw: dict, cancel: threading.Event):
+        """Validate and start a stream for the WebSocket (raises ConfigError first)."""
+        config, strategy_id = self.resolve(raw)
+        return config, strategy_id, self._stream(config, cancel)
+
+    async def save_streamed(self, config: dict, strategy_id, result: dict) -> dict:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self.executor,
+            lambda: self.store.record_run(
+                _storable(config),
+                result,
+                strategy_id=strategy_id,
+                alerts=result.get("alerts"),
+                source="stream",
+            ),
+        )
+
+
+class _StreamError(Exception):
+    pass
+
+
+def status_view(run: dict) -> dict:
+    """SPEC's status answer: ``{id, status, progress, error, started_at, finished_at}``."""
+    return {
+        k: run.get(k) for k in ("id", "status", "progress", "error", "started_at", "finished_at")
+    }
+
+
+def _storable(config: dict) -> dict:
+    """The config as saved with the run (everything JSON; speed/batch are display-only)."""
+    return {k: v for k, v in config.items() if k not in ("strategy",)}
+
+
+def _as_id(value, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{field} must be a positive whole number", field=field)
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{field} must be a positive whole number", field=field) from None
+    if number < 1:
+        raise ConfigError(f"{field} must be a positive whole number", field=field)
+    return number
