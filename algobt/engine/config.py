@@ -230,12 +230,17 @@ class _Checker:
                 value = float(value)
             except ValueError:
                 pass
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}", field=name)
+        try:
+            finite = (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and (math.isfinite(float(value)))
+            )
+        except OverflowError:  # an int too big for a float
+            finite = False
+        if not finite:
+            shown = repr(value) if len(repr(value)) < 40 else repr(value)[:37] + "..."
+            raise ConfigError(f"{name} must be a finite number, got {shown}", field=name)
         if low is not None and (value < low or (strict and value == low)):
             raise ConfigError(
                 f"{name}={value!r} must be {'>' if strict else '>='} {low}", field=name

@@ -50,6 +50,13 @@ class StreamConnection:
             return False
 
     async def on_message(self, raw) -> None:
+        try:
+            await self._dispatch(raw)
+        except Exception:  # a bug of ours answers this frame; the connection lives on
+            log.exception("bad frame handling")
+            await self.error("internal error handling this message", code="internal_error")
+
+    async def _dispatch(self, raw) -> None:
         if isinstance(raw, bytes):
             await self.error("send text frames with JSON, not binary")
             return
