@@ -94,6 +94,8 @@ class ApiHandler(AuthMixin, tornado.web.RequestHandler):
             value = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ApiError(400, "bad_json", f"the body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ApiError(400, "bad_json", "the body is nested too deeply") from None
         if not isinstance(value, dict):
             raise ApiError(400, "bad_json", "the body must be a JSON object")
         return value
