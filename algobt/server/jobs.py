@@ -22,7 +22,7 @@ from algobt.engine.config import RunConfig
 from algobt.engine.detect import detect_kind
 from algobt.engine.events import events, iterate_in_thread
 from algobt.engine.run import run_config
-from algobt.errors import AlgobtError, ConfigError
+from algobt.errors import AlgobtError, ConfigError, ConflictError
 
 
 @dataclass
@@ -127,13 +127,22 @@ class JobRunner:
         loop = asyncio.get_running_loop()
         store = self.store
         run_id = live.run_id
+
+        async def finish(**fields):
+            # A run already final (e.g. saved just before a cancel) stays as it is.
+            try:
+                await loop.run_in_executor(
+                    self.executor, lambda: store.update_run(run_id, **fields)
+                )
+            except ConflictError:
+                pass
+
         try:
             await loop.run_in_executor(
                 self.executor, lambda: store.update_run(run_id, status="running", progress=0.0)
             )
-            stream = self._stream(config, live.cancel)
             result = None
-            async for msg in stream:
+            async for msg in self._stream(config, live.cancel):
                 kind = msg["type"]
                 if kind in ("candle", "candles"):
                     bar = msg["bars"][-1] if kind == "candles" else msg
@@ -147,31 +156,19 @@ class JobRunner:
                 elif kind == "cancelled":
                     break
             if result is None:  # the stream ended with "cancelled" (or nothing)
-                await loop.run_in_executor(
-                    self.executor,
-                    lambda: store.update_run(run_id, status="cancelled", progress=live.progress),
-                )
+                await finish(status="cancelled", progress=live.progress)
                 return
             live.alerts = result.get("alerts") or []
             await loop.run_in_executor(
                 self.executor, lambda: store.save_result(run_id, result, alerts=live.alerts)
             )
         except (AlgobtError, _StreamError) as exc:
-            message = getattr(exc, "message", None) or str(exc)
-            await loop.run_in_executor(
-                self.executor, lambda: store.update_run(run_id, status="failed", error=message)
-            )
+            await finish(status="failed", error=getattr(exc, "message", None) or str(exc))
         except asyncio.CancelledError:
-            await loop.run_in_executor(
-                self.executor,
-                lambda: store.update_run(run_id, status="cancelled", progress=live.progress),
-            )
+            await finish(status="cancelled", progress=live.progress)
             raise
         except Exception as exc:  # a bug of ours: the run fails, the server goes on
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            await loop.run_in_executor(
-                self.executor, lambda: store.update_run(run_id, status="failed", error=message)
-            )
+            await finish(status="failed", error=f"internal error: {type(exc).__name__}: {exc}")
         finally:
             # Keep the live record a while so monitor can still show the last stats.
             loop.call_later(600, self.live.pop, run_id, None)
