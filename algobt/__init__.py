@@ -70,6 +70,17 @@ class Backtest(_EngineBacktest):
         return result
 
 
+def serve(**kwargs):
+    """Start the algobt server without blocking (in a notebook: on the kernel's loop).
+
+    Returns the running server: ``server.url`` (with its token), ``server.stop()``.
+    Keyword arguments as ``algobt.server.app.serve`` (port, host, db, token, ...).
+    """
+    from algobt.server.app import serve as _serve
+
+    return _serve(**kwargs)
+
+
 def backtest(
     strategy: type[Strategy],
     symbol="DEMO",
@@ -115,6 +126,7 @@ __all__ = [
     "backtest",
     "from_signals",
     "load",
+    "serve",
     "lib",
     "AlgobtError",
     "ConfigError",

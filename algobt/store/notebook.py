@@ -104,11 +104,27 @@ def _config_of_result(result) -> dict:
     return config
 
 
+# What a strategy defined in a notebook cell usually relies on, so its stored
+# source runs on its own (e.g. from the server's web page).
+_PRELUDE = "from algobt import Strategy\nfrom algobt.lib import *  # noqa: F403\n\n\n"
+
+
 def _source_of(strategy) -> str | None:
+    """Runnable source of a strategy class: its whole module when that is a file of
+    one strategy's own (imports included), else the class with algobt's imports."""
     try:
-        return inspect.getsource(strategy)
+        source = inspect.getsource(strategy)
     except (OSError, TypeError):
         return None  # defined in a REPL cell that is gone, or built at runtime
+    module = inspect.getmodule(strategy)
+    if module is not None and module.__name__ not in ("__main__", "builtins"):
+        try:
+            whole = inspect.getsource(module)
+        except (OSError, TypeError):
+            whole = None
+        if whole and whole.count("class ") <= 3:
+            return whole
+    return _PRELUDE + source
 
 
 def save_run(
