@@ -1,0 +1,13 @@
+"""Calls sys.exit() from next()."""
+
+import sys
+
+from algobt import Strategy
+
+
+class SysExit(Strategy):
+    def init(self):
+        pass
+
+    def next(self):
+        sys.exit(0)
