@@ -37,12 +37,21 @@ from algobt.errors import ConfigError, StrategyError
 
 OHLCV = ("Open", "High", "Low", "Close", "Volume")
 
+# What an array without metadata of its own or of a base (a copy, a fancy-indexed
+# selection) reports; ``_opts`` is a fresh ``{}``.
+_NO_METADATA = {"name": "", "_index": None}
+
 
 class SeriesArray(np.ndarray):
     """A float ndarray that remembers its ``name`` and the time ``index`` it came from.
 
     ``.s`` gives it back as a pandas Series, ``.df`` as a DataFrame.
     """
+
+    # No ``__array_finalize__``: numpy would call it, in Python, on every slice, and the
+    # run loop cuts several slices per bar. The metadata stays on the array it was given
+    # to; a slice (a view) finds it through ``.base`` (see ``__getattr__``), a ufunc
+    # result gets a copy in ``__array_wrap__``.
 
     def __new__(cls, values, *, name="", index=None, **opts):
         obj = np.asarray(values).view(cls)
@@ -51,17 +60,37 @@ class SeriesArray(np.ndarray):
         obj._opts = opts
         return obj
 
-    def __array_finalize__(self, obj):
-        # Runs on every slice (several per bar), so it copies the dict in one step.
-        if obj is not None:
-            try:
-                self.__dict__.update(obj.__dict__)
-            except AttributeError:
-                self.name, self._index, self._opts = "", None, {}
+    def __getattr__(self, key):
+        # Reached only when ``key`` is not on this array itself: ask the array it views.
+        if not key.startswith("__"):
+            base = self.base
+            if isinstance(base, SeriesArray):
+                return getattr(base, key)
+            if key == "_opts":
+                return {}
+            if key in _NO_METADATA:
+                return _NO_METADATA[key]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {key!r}")
+
+    def _metadata(self) -> dict:
+        """This array's own attributes, or those of the array it views."""
+        array = self
+        while not array.__dict__:
+            base = array.base
+            if not isinstance(base, SeriesArray):
+                return {"name": self.name, "_index": self._index, "_opts": self._opts}
+            array = base
+        return array.__dict__
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        out = super().__array_wrap__(array, context, return_scalar)
+        if isinstance(out, SeriesArray) and out is not self and not out.__dict__:
+            out.__dict__.update(self._metadata())
+        return out
 
     def __reduce__(self):
         state = super().__reduce__()
-        return state[:2] + (state[2] + (self.__dict__,),)
+        return state[:2] + (state[2] + (dict(self._metadata()),),)
 
     def __setstate__(self, state):
         self.__dict__.update(state[-1])
@@ -80,15 +109,19 @@ class SeriesArray(np.ndarray):
         except IndexError:
             return super().__float__()
 
+    def _index_for(self, length: int):
+        index = self._index
+        return None if index is None else index[:length]
+
     @property
     def s(self) -> pd.Series:
         values = np.atleast_2d(np.asarray(self))
-        return pd.Series(values[0], index=self._index[: values.shape[1]], name=self.name)
+        return pd.Series(values[0], index=self._index_for(values.shape[1]), name=self.name)
 
     @property
     def df(self) -> pd.DataFrame:
         values = np.atleast_2d(np.asarray(self))
-        index = self._index[: values.shape[1]]
+        index = self._index_for(values.shape[1])
         return pd.DataFrame(values.T, index=index, columns=[self.name] * len(values))
 
 
