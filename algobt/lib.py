@@ -29,10 +29,10 @@ from algobt.engine.indicators import (  # noqa: F401  (re-exported)
     WMA,
 )
 
+_ndarray = np.ndarray
+
 
 def _last_two(series):
-    if isinstance(series, np.ndarray):  # the common case, checked first: it is per bar
-        return series
     if isinstance(series, pd.Series):
         return series.to_numpy()
     if isinstance(series, Number):
@@ -47,9 +47,14 @@ def crossover(series1, series2) -> bool:
     >>> crossover([1, 3], 2)
     True
     """
-    a, b = _last_two(series1), _last_two(series2)
+    # Called several times per bar: two arrays (indicators, data columns) take the
+    # shortest path, without the pandas and numbers.Number checks.
+    if isinstance(series1, _ndarray) and isinstance(series2, _ndarray):
+        a, b = series1, series2
+    else:
+        a, b = _last_two(series1), _last_two(series2)
     try:
-        return bool(a[-2] < b[-2] and a[-1] > b[-1])
+        return True if a[-2] < b[-2] and a[-1] > b[-1] else False
     except IndexError:
         return False
 
