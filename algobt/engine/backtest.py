@@ -107,29 +107,32 @@ class Backtest:
         """The per-bar loop, kept lean: it is the class API's hot path.
 
         On each bar: reveal one more bar of data and indicators, let the broker
-        match pending orders (or, with none pending, just mark equity), then call
-        ``next()``. A failure in ``next()`` becomes a StrategyError naming the bar.
+        match pending orders, then call ``next()``. The broker marks equity from its
+        log of account states, so a bar with no pending order (and no margin call
+        due, see ``Broker.next_due``) costs it nothing. A failure in ``next()``
+        becomes a StrategyError naming the bar.
         """
         step = strategy.next
         attrs = strategy.__dict__
-        one_d = [(name, ind, ind.ndim == 1) for name, ind in indicators]
-        close, curve = broker.close, broker.equity_curve
-        cache = data._cache
+        flat = [(name, ind) for name, ind in indicators if ind.ndim == 1]
+        wide = [(name, ind) for name, ind in indicators if ind.ndim != 1]
+        orders, cache = broker.orders, data._cache
+        due = broker.begin(start)
         i = start
         try:
             for i in range(start, n):
-                data._len = i + 1
-                cache.clear()
-                for name, ind, flat in one_d:
-                    attrs[name] = ind[: i + 1] if flat else ind[:, : i + 1]
-                if broker.orders:
+                stop = i + 1
+                data._len = stop
+                if cache:
+                    cache.clear()
+                broker.i = i
+                for name, ind in flat:
+                    attrs[name] = ind[:stop]
+                for name, ind in wide:
+                    attrs[name] = ind[:, :stop]
+                if orders or i == due:
                     broker.next(i)
-                else:
-                    broker.i = i
-                    equity = broker.cash + (close[i] * broker.position_size - broker._position_cost)
-                    curve[i] = equity
-                    if equity <= 0:
-                        broker.next(i)  # settles the account and raises OutOfMoney
+                    due = broker.next_due(i + 1)
                 step()
         except OutOfMoney:
             raise

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from math import copysign, floor, isfinite
 
 import numpy as np
+from numba import njit
 
 from algobt.errors import ConfigError, StrategyError
 
@@ -282,7 +283,7 @@ class Position:
         self._broker = broker
 
     def __bool__(self):
-        return self.size != 0
+        return self._broker.position_size != 0  # not through ``size``: read once per bar
 
     @property
     def size(self) -> float:
@@ -315,6 +316,42 @@ class Position:
 
     def __repr__(self):
         return f"<Position: {self.size} ({len(self._broker.trades)} trades)>"
+
+
+# --- equity between fills ------------------------------------------------------------------
+# Between two bars that fill orders the account's cash, net units and Σ size × entry
+# price do not change, so equity on each bar is a function of that bar's close alone.
+# The broker logs those states and marks the equity curve from the log in one pass,
+# instead of bar by bar in Python. Same arithmetic, in the same order, as ``Broker.next``
+# (and no fastmath), so every value comes out bit for bit the same.
+
+
+@njit(cache=True)
+def first_ruin_bar_nb(close, start, stop, cash, size, cost):
+    """First bar in ``[start, stop)`` whose equity ``cash + (close * size - cost)`` is
+    at or below zero (money); ``stop`` when there is none."""
+    for i in range(start, stop):
+        if cash + (close[i] * size - cost) <= 0:
+            return i
+    return stop
+
+
+@njit(cache=True)
+def mark_equity_nb(curve, close, log, start, end):
+    """Mark ``curve[start:end]`` as ``cash + (close * size - cost)`` (money).
+
+    ``log`` rows are ``(bar, cash, size, cost)``, bars ascending, the first at or
+    before ``start``: each row's state holds from its bar until the next row's bar.
+    """
+    k = 0
+    rows = log.shape[0]
+    for i in range(start, end):
+        while k + 1 < rows and log[k + 1, 0] <= i:
+            k += 1
+        curve[i] = log[k, 1] + (close[i] * log[k, 2] - log[k, 3])
+
+
+_FIRST_WINDOW = 64  # bars ``next_due`` searches ahead after a fill
 
 
 class Broker:
@@ -357,7 +394,12 @@ class Broker:
         self.exclusive_orders = exclusive_orders
         self.sl_first = sl_tp_priority == "stop_loss"
         self.i = 0
-        self.equity_curve = np.full(len(close), np.nan)
+        self._equity = np.full(len(close), np.nan)
+        # The account's states as (bar, cash, units, Σ size × entry price), each holding
+        # from its bar on, and the first bar of the curve not yet marked from them.
+        self._log: list[tuple] = []
+        self._marked_to = len(close)
+        self._window = _FIRST_WINDOW
         self.orders: list[Order] = []
         self.trades: list[Trade] = []
         self.closed_trades: list[Trade] = []
@@ -368,6 +410,44 @@ class Broker:
         self._position_cost = 0.0
 
     # --- account -----------------------------------------------------------------------
+    @property
+    def equity_curve(self) -> np.ndarray:
+        """Equity (money) at the close of every bar run so far (NaN before the first)."""
+        self._mark(self.i + 1)
+        return self._equity
+
+    def _mark(self, end: int):
+        """Mark the equity curve up to (not including) bar ``end`` from the state log."""
+        if end > self._marked_to and self._log:
+            mark_equity_nb(self._equity, self.close, np.array(self._log), self._marked_to, end)
+            self._log = self._log[-1:]
+            self._marked_to = end
+
+    def _log_state(self, i: int):
+        self._log.append((i, self.cash, self.position_size, self._position_cost))
+        self._marked_to = min(self._marked_to, i)
+
+    def begin(self, bar: int) -> int:
+        """Start the account at ``bar`` (the run's first bar); return the first bar
+        the broker must process even without pending orders (see ``next_due``)."""
+        self._log, self._marked_to = [], bar
+        self._log_state(bar)
+        return self.next_due(bar)
+
+    def next_due(self, start: int) -> int:
+        """First bar from ``start`` on where ``next()`` must run with no order pending:
+        the bar where equity would reach zero, else the end of the stretch searched
+        (it doubles each time); ``len(close)``, never, while flat, as equity then
+        stays what ``next()`` last found, above zero."""
+        n = len(self.close)
+        if not self.position_size or start >= n:
+            return n
+        stop = min(n, start + self._window)
+        self._window *= 2
+        return first_ruin_bar_nb(
+            self.close, start, stop, self.cash, float(self.position_size), self._position_cost
+        )
+
     @property
     def last_price(self) -> float:
         """Close of the current bar: what open trades are marked to."""
@@ -442,19 +522,26 @@ class Broker:
         return order
 
     def next(self, i: int):
-        """Process bar ``i``: match pending orders, then mark equity. Raises OutOfMoney."""
+        """Process bar ``i``: match pending orders, then mark equity. Raises OutOfMoney.
+
+        The run loop calls it on bars with pending orders and on ``next_due`` bars;
+        on the others equity is marked from the state logged here.
+        """
         self.i = i
         if self.orders:
             self._process_orders()
+            self._window = _FIRST_WINDOW
         equity = self.cash + (self.close[i] * self.position_size - self._position_cost)
-        self.equity_curve[i] = equity
         if equity <= 0:
+            self._mark(i)
             for trade in list(self.trades):
                 self._close_trade(trade, self.close[i], i)
             self.cash = 0.0
-            self.equity_curve[i:] = 0.0
+            self._equity[i:] = 0.0
+            self._log, self._marked_to = [], len(self._equity)
             self._alert("out_of_money", "equity fell to zero or below; the run stopped here")
             raise OutOfMoney
+        self._log_state(i)
 
     def _fill_price(self, order: Order, raw: float) -> float:
         """Move a fill against the trader by ``slippage``."""
