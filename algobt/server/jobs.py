@@ -52,11 +52,15 @@ class JobRunner:
             max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="algobt-run"
         )
         self.live: dict[int, LiveRun] = {}
+        self._pool = None  # one pre-started worker process, made on first Python run
+        self._pool_lock = threading.Lock()
 
     def close(self):
         for live in list(self.live.values()):
             live.cancel.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.close()
 
     # --- configs ---------------------------------------------------------------------------
     def resolve(self, raw: dict) -> tuple[dict, int | None]:
@@ -92,7 +96,16 @@ class JobRunner:
         return run_config(config).to_dict()
 
     def _limit_kwargs(self) -> dict:
-        return {"limits": self.limits} if self.limits is not None else {}
+        """Limits and the worker pool for isolated runs (a started worker saves ~1 s)."""
+        from algobt.server.worker import WorkerLimits, WorkerPool
+
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = WorkerPool(1, limits=self.limits or WorkerLimits())
+        kwargs = {"pool": self._pool}
+        if self.limits is not None:
+            kwargs["limits"] = self.limits
+        return kwargs
 
     async def quick_run(self, raw: dict, *, source: str = "server") -> dict:
         """Run now; save it (latest result of its strategy too); return the BacktestResult."""
