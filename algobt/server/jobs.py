@@ -14,6 +14,7 @@ only moves them, and the store saves what completes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class JobRunner:
             max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="algobt-run"
         )
         self.live: dict[int, LiveRun] = {}
+        self.streams: dict[threading.Event, dict] = {}  # WebSocket streams now running
         self._pool = None  # one pre-started worker process, made on first Python run
         self._pool_lock = threading.Lock()
 
@@ -155,19 +157,21 @@ class JobRunner:
                 self.executor, lambda: store.update_run(run_id, status="running", progress=0.0)
             )
             result = None
-            async for msg in self._stream(config, live.cancel):
-                kind = msg["type"]
-                if kind in ("candle", "candles"):
-                    bar = msg["bars"][-1] if kind == "candles" else msg
-                    live.progress = float(bar["progress"])
-                elif kind == "stats":
-                    live.stats = msg
-                elif kind == "complete":
-                    result = msg["result"]
-                elif kind == "error":
-                    raise _StreamError(msg.get("message") or "the run failed")
-                elif kind == "cancelled":
-                    break
+            stream = contextlib.aclosing(self._stream(config, live.cancel))
+            async with stream as messages:
+                async for msg in messages:
+                    kind = msg["type"]
+                    if kind in ("candle", "candles"):
+                        bar = msg["bars"][-1] if kind == "candles" else msg
+                        live.progress = float(bar["progress"])
+                    elif kind == "stats":
+                        live.stats = msg
+                    elif kind == "complete":
+                        result = msg["result"]
+                    elif kind == "error":
+                        raise _StreamError(msg.get("message") or "the run failed")
+                    elif kind == "cancelled":
+                        break
             if result is None:  # the stream ended with "cancelled" (or nothing)
                 await finish(status="cancelled", progress=live.progress)
                 return

@@ -17,6 +17,7 @@ disconnects cancels its run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -105,24 +106,32 @@ class StreamConnection:
         )
 
     async def _pump(self, config, strategy_id, stream, cancel: threading.Event) -> None:
+        # Registered while it runs: the health endpoint counts streams, tests watch them.
+        progress = self.jobs.streams[cancel] = {"sent": 0}
         try:
-            async for message in stream:
-                if message["type"] == "complete":
-                    try:
-                        run = await self.jobs.save_streamed(config, strategy_id, message["result"])
-                        message = {**message, "run": run["id"]}
-                    except AlgobtError as exc:  # the run stands; saving it failed
-                        message = {**message, "run": None, "save_error": exc.message}
-                if not await self.send(message):
-                    cancel.set()
-                    return
-                if message["type"] in ("complete", "error", "cancelled"):
-                    return
+            async with contextlib.aclosing(stream) as messages:
+                async for message in messages:
+                    if message["type"] == "complete":
+                        try:
+                            run = await self.jobs.save_streamed(
+                                config, strategy_id, message["result"]
+                            )
+                            message = {**message, "run": run["id"]}
+                        except AlgobtError as exc:  # the run stands; saving it failed
+                            message = {**message, "run": None, "save_error": exc.message}
+                    # Awaiting each send is the backpressure: a client that stops
+                    # reading stops the run here instead of filling our memory.
+                    if not await self.send(message):
+                        return
+                    progress["sent"] += 1
+                    if message["type"] in ("complete", "error", "cancelled"):
+                        return
         except Exception:  # never let a bug kill the connection silently
             log.exception("stream failed")
             await self.error("internal error while streaming", code="internal_error")
         finally:
             cancel.set()
+            self.jobs.streams.pop(cancel, None)
 
     async def error(
         self, message: str, *, field: str | None = None, code: str = "bad_request"

@@ -163,3 +163,79 @@ def test_500_malformed_frames_each_get_an_error_and_the_connection_lives(server)
     # The server is still fine for a real run on a new connection.
     msgs = ws_exchange(server, [{"action": "start_backtest", "config": CONFIG}])
     assert msgs[-1]["type"] == "complete"
+
+
+def _wait_until(predicate, seconds=30.0):
+    import time
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_client_that_disconnects_stops_its_run(server):
+    import asyncio
+
+    from tornado.websocket import websocket_connect
+
+    jobs = server.app.settings["jobs"]
+
+    async def leave_early():
+        url = server.base_url.replace("http", "ws") + f"/ws/backtest/stream/?token={server.token}"
+        conn = await websocket_connect(url)
+        await conn.write_message(
+            json.dumps(
+                {
+                    "action": "start_backtest",
+                    "config": {**CONFIG, "strategy_code": SPEC, "speed": 20},
+                }
+            )
+        )
+        for _ in range(8):
+            await conn.read_message()
+        assert len(jobs.streams) == 1
+        conn.close()
+
+    asyncio.run(leave_early())
+    assert _wait_until(lambda: not jobs.streams), "the stream outlived its client"
+
+
+def test_a_client_that_stops_reading_holds_the_run_back(server):
+    """43,200 one-minute bars, unpaced: if the server buffered freely it would have sent
+    them all within a second; a client that stops reading must stop it far earlier."""
+    import asyncio
+    import time
+
+    from tornado.websocket import websocket_connect
+
+    jobs = server.app.settings["jobs"]
+    config = {
+        "strategy_code": SPEC,
+        "symbol": "DEMO-BTC",
+        "interval": "1m",
+        "indicators": {"EMA": {"periods": [9, 21, 50]}, "RSI": {}},
+    }
+
+    async def stall():
+        url = server.base_url.replace("http", "ws") + f"/ws/backtest/stream/?token={server.token}"
+        conn = await websocket_connect(url)
+        await conn.write_message(json.dumps({"action": "start_backtest", "config": config}))
+        for _ in range(10):
+            await conn.read_message()
+        (progress,) = jobs.streams.values()
+        # Stop reading. The socket buffers fill up, then the server waits.
+        time.sleep(3)  # blocks this client's loop: nothing is read meanwhile
+        await asyncio.sleep(0)
+        first = progress["sent"]
+        time.sleep(2)
+        second = progress["sent"]
+        conn.close()
+        return first, second
+
+    first, second = asyncio.run(stall())
+    assert first < 30_000, first  # well short of the 43,200 candles
+    assert second - first < 200, (first, second)  # and no longer moving
+    assert _wait_until(lambda: not jobs.streams)

@@ -27,6 +27,7 @@ class HealthHandler(ApiHandler):
                 "uptime_seconds": round(time.time() - STARTED, 3),
                 "database": self.store.path,
                 "running": len(self.jobs.live),
+                "streams": len(self.jobs.streams),
             }
         )
 
