@@ -34,6 +34,7 @@ __all__ = [
     "daily_stats",
     "drawdown_episodes_nb",
     "equity_points",
+    "exposed_bars_nb",
     "symbol_stats",
     "trade_records",
 ]
@@ -105,12 +106,116 @@ def drawdown_episodes_nb(drawdown):
     return start[:count], end[:count], peak[:count]
 
 
+@njit(cache=True)
+def exposed_bars_nb(entry_bar, exit_bar, n_bars):
+    """How many of ``n_bars`` bars have a trade open (entry and exit bar included),
+    from the trades' entry and exit bar positions (each in ``[0, n_bars]``, exits
+    from -1). An exit before its entry cancels another trade's bars, as a running
+    count of open trades does."""
+    steps = np.zeros(n_bars + 1, np.int64)
+    for k in range(entry_bar.shape[0]):
+        steps[entry_bar[k]] += 1
+        steps[min(exit_bar[k] + 1, n_bars)] -= 1
+    open_trades = 0
+    exposed = 0
+    for i in range(n_bars):
+        open_trades += steps[i]
+        if open_trades > 0:
+            exposed += 1
+    return exposed
+
+
+# --------------------------------------------------------------------------- pandas' arithmetic
+# The statistics are backtesting.py's, which computes them with pandas reductions.
+# These do the same arithmetic on numpy arrays, step for step (NaNs filled with 0
+# or ±inf, one numpy sum over the whole array, counts as float64), so every value is
+# the same to the last bit without a Series per figure; tests pin them to pandas.
+
+
+def _nan_filled(values: np.ndarray, fill: float) -> tuple[np.ndarray, int]:
+    """``values`` with NaN replaced by ``fill``, and how many NaNs there were."""
+    missing = np.isnan(values)
+    count = int(missing.sum())
+    return (np.where(missing, fill, values) if count else values), count
+
+
+def _sum(values: np.ndarray) -> Any:
+    """``pd.Series(values).sum()`` of a float64 array (NaN skipped, 0.0 when empty)."""
+    return _nan_filled(values, 0.0)[0].sum()
+
+
+def _mean(values: np.ndarray) -> Any:
+    """``pd.Series(values).mean()`` of a float64 array (NaN skipped, NaN when empty)."""
+    if values.size == 0:
+        return np.nan
+    filled, missing = _nan_filled(values, 0.0)
+    count = np.float64(values.size - missing)
+    return filled.sum() / count if count > 0 else np.nan
+
+
+def _max(values: np.ndarray, sign: float = 1.0) -> Any:
+    """``pd.Series(values).max()`` (``.min()`` with ``sign=-1``) of a float64 array."""
+    if values.size == 0:
+        return np.nan
+    filled, missing = _nan_filled(values, -sign * np.inf)
+    if missing == values.size:
+        return np.float64(np.nan)
+    return filled.max() if sign > 0 else filled.min()
+
+
+def _std(values: np.ndarray) -> Any:
+    """``pd.Series(values).std()`` (ddof=1) of a float64 array."""
+    return np.sqrt(_var(values)) if values.size else np.nan
+
+
+def _var(values: np.ndarray) -> Any:
+    """``pd.Series(values).var()`` (ddof=1) of a float64 array: two passes, as pandas."""
+    if values.size == 0:
+        return np.nan
+    filled, missing = _nan_filled(values, 0.0)
+    count = np.float64(values.size - missing)
+    if count <= 1:
+        return np.float64(np.nan)
+    squares = (filled.sum(dtype=np.float64) / count - filled) ** 2
+    if missing:
+        squares[np.isnan(values)] = 0
+    return squares.sum(dtype=np.float64) / (count - np.float64(1))
+
+
+def _timedelta_max(ticks: np.ndarray, unit: str) -> Any:
+    """``.max()`` of a timedelta64[unit] Series holding ``ticks`` (int64, no NaT)."""
+    if ticks.size == 0:
+        return pd.NaT
+    return pd.Timedelta(np.timedelta64(int(ticks.max()), unit))
+
+
+def _timedelta_mean(ticks: np.ndarray, unit: str, rows: int, at: np.ndarray | None = None) -> Any:
+    """``.mean()`` of a timedelta64[unit] Series of ``rows`` rows, NaT except ``ticks``
+    (int64) at positions ``at`` (all rows when None): pandas sums the ticks as float64
+    over the whole column, NaT as 0, and truncates the mean to a tick."""
+    if ticks.size == 0:
+        return pd.NaT
+    if at is not None:
+        full = np.zeros(rows, dtype=np.int64)
+        full[at] = ticks
+        ticks = full
+    mean = ticks.sum(dtype=np.float64) / np.float64(at.size if at is not None else rows)
+    return pd.Timedelta(np.int64(mean).astype(f"m8[{unit}]"))
+
+
 # --------------------------------------------------------------------------- stats
 
 
 def _bar_period(index: pd.Index) -> Any:
     """Typical bar spacing: the median step over the last 100 stamps (Timedelta, or
     a number for a non-datetime index; NaT/NaN for a single bar)."""
+    if isinstance(index, pd.DatetimeIndex) and not index[-100:].hasnans:
+        steps = np.diff(index[-100:].asi8)
+        if steps.size == 0:
+            return pd.NaT
+        # pandas' median of a timedelta Series: the float median, truncated to ticks.
+        median = np.median(steps.astype(np.float64))
+        return pd.Timedelta(np.int64(median).astype(f"m8[{index.unit}]"))
     return index[-100:].to_series().diff().median()
 
 
@@ -128,7 +233,8 @@ def _geometric_mean(returns: pd.Series | np.ndarray) -> float:
     0 when any return wipes out the capital (≤ -100 %), where the log is
     undefined; NaN for no returns.
     """
-    growth = pd.Series(returns).fillna(0).to_numpy(dtype=float) + 1.0
+    values = np.asarray(returns, dtype=float)
+    growth = np.where(np.isnan(values), 0.0, values) + 1.0
     if (growth <= 0).any():
         return 0
     if growth.size == 0:
@@ -169,31 +275,96 @@ def _warmup_bars(strategy: Any) -> int:
     return bars
 
 
-def _drawdown_frame(drawdown: np.ndarray, index: pd.Index) -> tuple[pd.Series, pd.Series]:
-    """Per-bar drawdown duration and depth, filled only at the bar ending an episode.
+def _drawdowns(drawdown: np.ndarray, index: pd.Index) -> tuple[Any, Any, Any, Any]:
+    """The drawdown duration column (filled only at the bar ending an episode) and
+    the mean depth, longest and mean duration of the episodes.
 
-    Without any episode both series are the drawdown with zeros as NaN: the
-    shape (and dtype) backtesting.py returns in that case.
+    Without any episode the column is the drawdown with zeros as NaN: the shape
+    (and dtype) backtesting.py returns in that case.
     """
     start, end, peak = drawdown_episodes_nb(drawdown)
+    n = len(index)
     if start.size == 0:
-        flat = pd.Series(np.where(drawdown == 0, np.nan, drawdown), index=index)
-        return flat, flat.copy()
+        flat = np.where(drawdown == 0, np.nan, drawdown)
+        return flat, _mean(flat), _max(flat), _mean(flat)
+    depth = np.full(n, np.nan)
+    depth[end] = peak
+    if isinstance(index, pd.DatetimeIndex) and not index.hasnans:
+        # Stamp differences in the index's own ticks: what ``index[end] - index[start]``
+        # gives, without a TimedeltaIndex.
+        stamps, unit = index.asi8, index.unit
+        ticks = stamps[end] - stamps[start]
+        duration = np.full(n, np.timedelta64("NaT"), dtype=f"m8[{unit}]")
+        duration[end] = ticks.view(f"m8[{unit}]")
+        longest, average = _timedelta_max(ticks, unit), _timedelta_mean(ticks, unit, n, end)
+        return duration, _mean(depth), longest, average
     lengths = index.take(end) - index.take(start)
     if isinstance(lengths, pd.TimedeltaIndex):
-        duration = np.full(len(index), np.timedelta64("NaT"), dtype=lengths.dtype)
-    else:
-        duration = np.full(len(index), np.nan)
+        duration = np.full(n, np.timedelta64("NaT"), dtype=lengths.dtype)
+        duration[end] = lengths.to_numpy()
+        column = pd.Series(duration)
+        return duration, _mean(depth), column.max(), column.mean()
+    duration = np.full(n, np.nan)
     duration[end] = np.asarray(lengths)
-    depth = np.full(len(index), np.nan)
-    depth[end] = peak
-    return pd.Series(duration, index=index), pd.Series(depth, index=index)
+    return duration, _mean(depth), _max(duration), _mean(duration)
+
+
+def _trade_durations(durations: pd.Series) -> tuple[Any, Any]:
+    """Longest and mean trade duration, as ``durations.max()`` and ``.mean()``."""
+    if durations.dtype.kind == "m" and not durations.hasnans:
+        ticks, unit = durations.to_numpy().view(np.int64), np.datetime_data(durations.dtype)[0]
+        return _timedelta_max(ticks, unit), _timedelta_mean(ticks, unit, ticks.size)
+    return durations.max(), durations.mean()
+
+
+def _day_returns(equity: np.ndarray, index: pd.DatetimeIndex, rule: str, day_ends: Any) -> Any:
+    """Returns (fractions) of the equity at the last bar of each calendar day (``rule``
+    "D"; of each week, month or year for coarser rules), days without bars skipped:
+    ``equity.resample(rule).last().dropna().pct_change().dropna()``. ``day_ends``:
+    the last bar of each day (see ``_day_runs``), for the daily rule."""
+    if rule != "D" or day_ends is None or np.isnan(equity).any():
+        closes = pd.Series(equity, index=index).resample(rule).last().dropna()
+        return closes.pct_change().dropna().to_numpy(dtype=float)
+    closes = equity[day_ends]
+    returns = closes[1:] / closes[:-1] - 1
+    return returns[~np.isnan(returns)]
+
+
+def _day_runs(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray] | tuple[None, None]:
+    """Runs of consecutive bars on one calendar day (local time): the last bar of
+    each run and its day number (days since 1970-01-01, a Thursday). One run per day
+    for a sorted index. ``(None, None)`` when the index has NaT, is not sorted or
+    has a unit this does not know."""
+    per_day = _TICKS_PER_DAY.get(index.unit)
+    if per_day is None or index.hasnans or not index.is_monotonic_increasing:
+        return None, None
+    local = index.tz_localize(None) if index.tz is not None else index
+    days = local.asi8 // per_day
+    ends = np.append(np.flatnonzero(np.diff(days)), days.size - 1)
+    return ends, days[ends]
+
+
+def _weekend_share(index: pd.DatetimeIndex, ends: Any, days: Any) -> Any:
+    """Fraction of bars on a Saturday or Sunday, as ``(index.day_of_week >= 5).mean()``."""
+    if ends is None:
+        return (index.day_of_week >= 5).mean()
+    bars = np.diff(ends, prepend=-1)
+    weekend = (days + 3) % 7 >= 5  # 1970-01-01 was a Thursday (3, Monday being 0)
+    return np.float64(bars[weekend].sum()) / index.size
+
+
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
 
 def _exposure_pct(entry_bar: np.ndarray, exit_bar: np.ndarray, n_bars: int) -> float:
     """Percent of bars (counted in bars, not clock time) with any trade open,
     entry and exit bars included."""
-    steps = np.zeros(n_bars + 1, dtype=np.int64)
+    if entry_bar.size == 0 or (
+        entry_bar.min() >= 0 and entry_bar.max() <= n_bars and exit_bar.min() >= -1
+    ):
+        exposed = exposed_bars_nb(entry_bar, exit_bar, n_bars)
+        return np.float64(exposed) / n_bars * 100  # np.mean's arithmetic on the bar mask
+    steps = np.zeros(n_bars + 1, dtype=np.int64)  # bars out of range wrap, as numpy does
     np.add.at(steps, entry_bar, 1)
     np.add.at(steps, np.minimum(exit_bar + 1, n_bars), -1)
     return (np.cumsum(steps[:-1]) > 0).mean() * 100
@@ -268,18 +439,18 @@ def _stats(
     """The arithmetic of :func:`compute_stats` on validated inputs (all but ``_strategy``)."""
     index = ohlc.index
     drawdown = 1 - equity / np.maximum.accumulate(equity)
-    dd_duration, dd_depth = _drawdown_frame(drawdown, index)
+    dd_duration, dd_depth_mean, dd_duration_max, dd_duration_mean = _drawdowns(drawdown, index)
     equity_curve = pd.DataFrame(
         {"Equity": equity, "DrawdownPct": drawdown, "DrawdownDuration": dd_duration},
         index=index,
     )
 
     period = _bar_period(index)
-    pnl = trades["PnL"]
-    returns = trades["ReturnPct"]
+    pnl = trades["PnL"].to_numpy(dtype=float, na_value=np.nan)
+    returns = trades["ReturnPct"].to_numpy(dtype=float, na_value=np.nan)
     n_trades = len(trades)
     close = ohlc["Close"].to_numpy(dtype=float)
-    commissions = trades["Commission"].sum()
+    commissions = _sum(trades["Commission"].to_numpy(dtype=float, na_value=np.nan))
 
     s: dict[str, Any] = {}
     s["Start"] = index[0]
@@ -302,19 +473,19 @@ def _stats(
     is_datetime = isinstance(index, pd.DatetimeIndex)
     if is_datetime:
         spacing_days = period.days
-        weekend_share = (index.day_of_week >= 5).mean()
+        day_ends, days = _day_runs(index)
+        weekend_share = _weekend_share(index, day_ends, days)
         default = (365 if weekend_share > _WEEKEND_SHARE_FOR_365 else 252, "D")
         periods_per_year, rule = _COARSE_BARS.get(spacing_days, default)
-        period_closes = pd.Series(equity, index=index).resample(rule).last().dropna()
-        day_returns = period_closes.pct_change().dropna()
+        day_returns = _day_returns(equity, index, rule, day_ends)
         gmean = _geometric_mean(day_returns)
     else:
-        periods_per_year, day_returns, gmean = np.nan, pd.Series(dtype=float), 0
+        periods_per_year, day_returns, gmean = np.nan, np.empty(0), 0
 
     growth = 1 + gmean
     annual_return = growth**periods_per_year - 1
     volatility = np.sqrt(
-        (day_returns.var(ddof=1) + growth**2) ** periods_per_year - growth ** (2 * periods_per_year)
+        (_var(day_returns) + growth**2) ** periods_per_year - growth ** (2 * periods_per_year)
     )
     s["Return (Ann.) [%]"] = annual_return * 100
     s["Volatility (Ann.) [%]"] = volatility * 100
@@ -325,7 +496,7 @@ def _stats(
     s["Sharpe Ratio"] = _ratio(
         s["Return (Ann.) [%]"] - risk_free_rate * 100, s["Volatility (Ann.) [%]"] or np.nan
     )
-    downside = day_returns.to_numpy(dtype=float).clip(max=0)
+    downside = day_returns.clip(max=0)
     downside_dev = np.sqrt(np.mean(downside**2)) if downside.size else np.nan
     s["Sortino Ratio"] = _ratio(
         annual_return - risk_free_rate, downside_dev * np.sqrt(periods_per_year)
@@ -343,24 +514,26 @@ def _stats(
     s["Alpha [%]"] = s["Return [%]"] - rf_pct - beta * (s["Buy & Hold Return [%]"] - rf_pct)
     s["Beta"] = beta
     s["Max. Drawdown [%]"] = -max_dd * 100
-    s["Avg. Drawdown [%]"] = -dd_depth.mean() * 100
-    s["Max. Drawdown Duration"] = _ceil_to_bar_resolution(dd_duration.max(), period)
-    s["Avg. Drawdown Duration"] = _ceil_to_bar_resolution(dd_duration.mean(), period)
+    s["Avg. Drawdown [%]"] = -dd_depth_mean * 100
+    s["Max. Drawdown Duration"] = _ceil_to_bar_resolution(dd_duration_max, period)
+    s["Avg. Drawdown Duration"] = _ceil_to_bar_resolution(dd_duration_mean, period)
 
-    win_rate = np.nan if not n_trades else (pnl > 0).mean()
+    wins = pnl > 0
+    win_rate = np.nan if not n_trades else wins.sum(dtype=np.int64) / np.float64(n_trades)
     s["# Trades"] = n_trades
     s["Win Rate [%]"] = win_rate * 100
-    s["Best Trade [%]"] = returns.max() * 100
-    s["Worst Trade [%]"] = returns.min() * 100
+    s["Best Trade [%]"] = _max(returns) * 100
+    s["Worst Trade [%]"] = _max(returns, sign=-1.0) * 100
     s["Avg. Trade [%]"] = _geometric_mean(returns) * 100
-    s["Max. Trade Duration"] = _ceil_to_bar_resolution(trades["Duration"].max(), period)
-    s["Avg. Trade Duration"] = _ceil_to_bar_resolution(trades["Duration"].mean(), period)
+    longest, average = _trade_durations(trades["Duration"])
+    s["Max. Trade Duration"] = _ceil_to_bar_resolution(longest, period)
+    s["Avg. Trade Duration"] = _ceil_to_bar_resolution(average, period)
     # Profit factor on per-trade returns (not money), as backtesting.py defines it.
-    gains, losses = returns[returns > 0].sum(), abs(returns[returns < 0].sum())
+    gains, losses = _sum(returns[returns > 0]), abs(_sum(returns[returns < 0]))
     s["Profit Factor"] = _ratio(gains, losses or np.nan)
-    s["Expectancy [%]"] = returns.mean() * 100
-    s["SQN"] = _ratio(np.sqrt(n_trades) * pnl.mean(), pnl.std() or np.nan)
-    payoff = _ratio(pnl[pnl > 0].mean(), -pnl[pnl < 0].mean())
+    s["Expectancy [%]"] = _mean(returns) * 100
+    s["SQN"] = _ratio(np.sqrt(n_trades) * _mean(pnl), _std(pnl) or np.nan)
+    payoff = _ratio(_mean(pnl[wins]), -_mean(pnl[pnl < 0]))
     s["Kelly Criterion"] = win_rate - _ratio(1 - win_rate, payoff)
 
     s["_strategy"] = None  # the caller's object, set by compute_stats
