@@ -177,7 +177,7 @@ class Backtest:
             for attr, indicator in indicators:
                 setattr(strategy, attr, indicator)
 
-        equity = pd.Series(broker.equity_curve).bfill().fillna(broker.cash).to_numpy()
+        equity = _backfilled(broker.equity_curve, start, broker.cash)
         trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
         stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
         return Result(
@@ -192,33 +192,52 @@ class Backtest:
 
 def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
     """Closed trades as backtesting.py's ``_trades`` table (one row per trade)."""
-    frame = pd.DataFrame(
-        {
-            "Size": [t.size for t in closed_trades],
-            "EntryBar": [t.entry_bar for t in closed_trades],
-            "ExitBar": [t.exit_bar for t in closed_trades],
-            "EntryPrice": [t.entry_price for t in closed_trades],
-            "ExitPrice": [t.exit_price for t in closed_trades],
-            "SL": [t.sl for t in closed_trades],
-            "TP": [t.tp for t in closed_trades],
-            "PnL": [t.pl for t in closed_trades],
-            "Commission": [t._commissions for t in closed_trades],
-            "ReturnPct": [t.pl_pct for t in closed_trades],
-            "EntryTime": [index[t.entry_bar] for t in closed_trades],
-            "ExitTime": [index[t.exit_bar] for t in closed_trades],
-        }
-    )
-    frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
-    frame["Tag"] = [t.tag for t in closed_trades]
-    if len(frame):
-        entry_bars, exit_bars = frame["EntryBar"].to_numpy(), frame["ExitBar"].to_numpy()
+    entry_bars = [t.entry_bar for t in closed_trades]
+    exit_bars = [t.exit_bar for t in closed_trades]
+    columns = {
+        "Size": [t.size for t in closed_trades],
+        "EntryBar": entry_bars,
+        "ExitBar": exit_bars,
+        "EntryPrice": [t.entry_price for t in closed_trades],
+        "ExitPrice": [t.exit_price for t in closed_trades],
+        "SL": [t.sl for t in closed_trades],
+        "TP": [t.tp for t in closed_trades],
+        "PnL": [t.pl for t in closed_trades],
+        "Commission": [t._commissions for t in closed_trades],
+        "ReturnPct": [t.pl_pct for t in closed_trades],
+    }
+    if closed_trades and isinstance(index, pd.DatetimeIndex):
+        # One take per column instead of a Timestamp per trade: the same stamps and dtype.
+        entry_times, exit_times = index.take(entry_bars), index.take(exit_bars)
+        columns["EntryTime"], columns["ExitTime"] = entry_times, exit_times
+        columns["Duration"] = exit_times - entry_times
+        columns["Tag"] = [t.tag for t in closed_trades]
+    else:
+        columns["EntryTime"] = [index[bar] for bar in entry_bars]
+        columns["ExitTime"] = [index[bar] for bar in exit_bars]
+    if closed_trades:
+        entry_at, exit_at = np.asarray(entry_bars), np.asarray(exit_bars)
         for ind in indicators:
             values = np.atleast_2d(ind)
             for k, row in enumerate(values):
                 suffix = f"_{k}" if len(values) > 1 else ""
-                frame[f"Entry_{ind.name}{suffix}"] = row[entry_bars]
-                frame[f"Exit_{ind.name}{suffix}"] = row[exit_bars]
+                columns[f"Entry_{ind.name}{suffix}"] = row[entry_at]
+                columns[f"Exit_{ind.name}{suffix}"] = row[exit_at]
+    frame = pd.DataFrame(columns)
+    if "Duration" not in columns:
+        frame.insert(12, "Duration", frame["ExitTime"] - frame["EntryTime"])
+        frame.insert(13, "Tag", [t.tag for t in closed_trades])
     return frame
+
+
+def _backfilled(curve: np.ndarray, start: int, cash: float) -> np.ndarray:
+    """The equity curve with the bars before the first one run (NaN) taken from it:
+    ``pd.Series(curve).bfill().fillna(cash)``, without a Series when only those are NaN."""
+    equity = curve.copy()
+    if start >= len(equity) or np.isnan(equity[start:]).any():
+        return pd.Series(curve).bfill().fillna(cash).to_numpy()
+    equity[:start] = equity[start]
+    return equity
 
 
 def _warmup_bars(indicators) -> int:
