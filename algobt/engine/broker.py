@@ -464,8 +464,11 @@ class Broker:
 
     @property
     def margin_available(self) -> float:
-        used = sum(t.value for t in self.trades) / self.leverage
-        return max(0.0, self.equity - used)
+        # ``equity`` minus Σ ``Trade.value`` / leverage, inlined (it runs on every fill):
+        # open trades are marked to the current close.
+        price = self.close[self.i]
+        used = sum(abs(t.size) * price for t in self.trades) / self.leverage
+        return max(0.0, self.cash + (price * self.position_size - self._position_cost) - used)
 
     def round_units(self, units: float, nearest: bool = False) -> float:
         """Round a quantity to a multiple of ``lot_size`` (down, or to the nearest)."""
