@@ -50,9 +50,11 @@ def crossover(series1, series2) -> bool:
     # Called several times per bar: two arrays (indicators, data columns) take the
     # shortest path, without the pandas and numbers.Number checks.
     if isinstance(series1, _ndarray) and isinstance(series2, _ndarray):
-        a, b = series1, series2
-    else:
-        a, b = _last_two(series1), _last_two(series2)
+        try:
+            return True if series1[-2] < series2[-2] and series1[-1] > series2[-1] else False
+        except IndexError:
+            return False
+    a, b = _last_two(series1), _last_two(series2)
     try:
         return True if a[-2] < b[-2] and a[-1] > b[-1] else False
     except IndexError:

@@ -218,17 +218,20 @@ def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
     """Closed trades as backtesting.py's ``_trades`` table (one row per trade)."""
     entry_bars = [t.entry_bar for t in closed_trades]
     exit_bars = [t.exit_bar for t in closed_trades]
+    # Numbers go in as arrays (numpy infers the dtype pandas would infer from the list,
+    # much faster); SL, TP and Tag stay lists, where None makes pandas' choice.
+    numbers = np.array if closed_trades else list
     columns = {
-        "Size": [t.size for t in closed_trades],
-        "EntryBar": entry_bars,
-        "ExitBar": exit_bars,
-        "EntryPrice": [t.entry_price for t in closed_trades],
-        "ExitPrice": [t.exit_price for t in closed_trades],
+        "Size": numbers([t.size for t in closed_trades]),
+        "EntryBar": numbers(entry_bars),
+        "ExitBar": numbers(exit_bars),
+        "EntryPrice": numbers([t.entry_price for t in closed_trades]),
+        "ExitPrice": numbers([t.exit_price for t in closed_trades]),
         "SL": [t.sl for t in closed_trades],
         "TP": [t.tp for t in closed_trades],
-        "PnL": [t.pl for t in closed_trades],
-        "Commission": [t._commissions for t in closed_trades],
-        "ReturnPct": [t.pl_pct for t in closed_trades],
+        "PnL": numbers([t.pl for t in closed_trades]),
+        "Commission": numbers([t._commissions for t in closed_trades]),
+        "ReturnPct": numbers([t.pl_pct for t in closed_trades]),
     }
     if closed_trades and isinstance(index, pd.DatetimeIndex):
         # One take per column instead of a Timestamp per trade: the same stamps and dtype.

@@ -395,9 +395,10 @@ class Broker:
         self.sl_first = sl_tp_priority == "stop_loss"
         self.i = 0
         self._equity = np.full(len(close), np.nan)
-        # The account's states as (bar, cash, units, Σ size × entry price), each holding
-        # from its bar on, and the first bar of the curve not yet marked from them.
-        self._log: list[tuple] = []
+        # The account's states, flat, four numbers each: bar, cash, units and Σ size ×
+        # entry price, each state holding from its bar on; and the first bar of the
+        # curve not yet marked from them.
+        self._log: list[float] = []
         self._marked_to = len(close)
         self._window = _FIRST_WINDOW
         self.orders: list[Order] = []
@@ -419,12 +420,13 @@ class Broker:
     def _mark(self, end: int):
         """Mark the equity curve up to (not including) bar ``end`` from the state log."""
         if end > self._marked_to and self._log:
-            mark_equity_nb(self._equity, self.close, np.array(self._log), self._marked_to, end)
-            self._log = self._log[-1:]
+            log = np.array(self._log, dtype=float).reshape(-1, 4)
+            mark_equity_nb(self._equity, self.close, log, self._marked_to, end)
+            self._log = self._log[-4:]
             self._marked_to = end
 
     def _log_state(self, i: int):
-        self._log.append((i, self.cash, self.position_size, self._position_cost))
+        self._log += (i, self.cash, self.position_size, self._position_cost)
         self._marked_to = min(self._marked_to, i)
 
     def begin(self, bar: int) -> int:
