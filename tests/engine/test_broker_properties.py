@@ -155,9 +155,16 @@ def test_accounting_invariants_and_backtesting_py_agreement(data, script, kwargs
     if not isinstance(kwargs["commission"], tuple):
         # A fixed fee is booked differently on partial closes (docs/stats.md), never in cash.
         cols += ["PnL", "Commission"]
+    mine, ref = trades, theirs._trades
+    if (equity <= 0).any():
+        # Bust: algobt closes every open trade on that bar; backtesting.py 0.6.6 closes
+        # only every other one (it removes from the list it iterates; docs/stats.md).
+        bust = int(np.argmax(equity <= 0))
+        assert (mine["ExitBar"] <= bust).all() and ours.open_trades == 0
+        mine, ref = mine[mine["ExitBar"] < bust], ref[ref["ExitBar"] < bust]
     pd.testing.assert_frame_equal(
-        trades[cols].reset_index(drop=True),
-        theirs._trades[cols].reset_index(drop=True),
+        mine[cols].reset_index(drop=True),
+        ref[cols].reset_index(drop=True),
         check_dtype=False,
         rtol=1e-9,
     )

@@ -158,3 +158,20 @@ def test_equity_is_cash_plus_open_pl_every_bar_and_pl_sums_up():
     result = run(plan, commission=0.001, finalize_trades=True)
     equity = result.equity_curve["Equity"]
     assert result.trades["PnL"].sum() == pytest.approx(equity.iloc[-1] - 10_000)
+
+
+def test_going_bust_closes_every_trade_and_stops():
+    # Three short entries of 30 units, then the price triples: equity goes below zero.
+    bars = BARS.copy()
+    bars.loc[bars.index[4] :, ["Open", "High", "Low", "Close"]] = [300.0, 310.0, 290.0, 305.0]
+    plan = {
+        1: lambda s: s.sell(size=30),
+        2: lambda s: s.sell(size=30),
+        3: lambda s: s.sell(size=30),
+    }
+    result = Backtest(bars, Script, cash=10_000).run(plan=plan)
+    equity = result.equity_curve["Equity"].to_numpy()
+    assert equity[4] == 0 and (equity[4:] == 0).all()
+    assert result.open_trades == 0 and len(result.trades) == 2  # the third never filled
+    assert (result.trades["ExitBar"] == 4).all()
+    assert [a["code"] for a in result.alerts][-1] == "out_of_money"
