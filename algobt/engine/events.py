@@ -321,8 +321,9 @@ def events(
         }
 
 
-async def aevents(config, *, cancel: threading.Event | None = None,
-                  data: dict[str, pd.DataFrame] | None = None) -> AsyncIterator[dict]:
+async def aevents(
+    config, *, cancel: threading.Event | None = None, data: dict[str, pd.DataFrame] | None = None
+) -> AsyncIterator[dict]:
     """``events`` for asyncio: the run happens in a worker thread, the loop stays free.
 
     Messages are handed over in small chunks on demand, so a slow reader slows
@@ -333,15 +334,18 @@ async def aevents(config, *, cancel: threading.Event | None = None,
         yield msg
 
 
-async def iterate_in_thread(stream: Iterator[dict], cancel: threading.Event | None = None,
-                            *, executor=None) -> AsyncIterator[dict]:
-    """Drive a blocking iterator from asyncio: chunks are pulled in ``executor`` threads
-    only when the consumer asks for more. On exit ``cancel`` is set and the iterator closed.
+async def iterate_in_thread(
+    stream: Iterator[dict], cancel: threading.Event | None = None, *, executor=None, most: int = 256
+) -> AsyncIterator[dict]:
+    """Drive a blocking iterator from asyncio: chunks of up to ``most`` messages (or what
+    came within 50 ms) are pulled in ``executor`` threads only when the consumer asks for
+    more; ``most=1`` hands each message over as soon as it exists (paced replays).
+    On exit ``cancel`` is set and the iterator closed.
     """
     loop = asyncio.get_running_loop()
     try:
         while True:
-            chunk = await loop.run_in_executor(executor, _take, stream, 256, 0.05)
+            chunk = await loop.run_in_executor(executor, _take, stream, most, 0.05)
             if not chunk:
                 return
             for msg in chunk:

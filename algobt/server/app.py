@@ -90,7 +90,7 @@ def make_app(
         log_function=auth.log_request,
         websocket_max_message_size=MAX_WS_MESSAGE_BYTES,
         websocket_ping_interval=20,
-        websocket_ping_timeout=60,
+        websocket_ping_timeout=20,
         xsrf_cookies=False,
         debug=debug,
         compress_response=True,

@@ -38,6 +38,13 @@ class LiveRun:
     progress: float = 0.0
 
 
+STREAM_THREADS = 256  # streams mostly wait (on pacing, or on a slow client)
+
+# Where a network config may take its bars from: the server's own sources, never a
+# file path of the server's machine.
+NETWORK_SOURCES = (None, "demo", "yahoo")
+
+
 class JobRunner:
     """Owns the thread pool and the live runs; handlers call its coroutines."""
 
@@ -52,6 +59,9 @@ class JobRunner:
         self.executor = ThreadPoolExecutor(
             max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="algobt-run"
         )
+        self.stream_executor = ThreadPoolExecutor(
+            max_workers=STREAM_THREADS, thread_name_prefix="algobt-stream"
+        )
         self.live: dict[int, LiveRun] = {}
         self.streams: dict[threading.Event, dict] = {}  # WebSocket streams now running
         self._pool = None  # one pre-started worker process, made on first Python run
@@ -61,6 +71,7 @@ class JobRunner:
         for live in list(self.live.values()):
             live.cancel.set()
         self.executor.shutdown(wait=False, cancel_futures=True)
+        self.stream_executor.shutdown(wait=False, cancel_futures=True)
         if self._pool is not None:
             self._pool.close()
 
@@ -78,6 +89,7 @@ class JobRunner:
                 raw["strategy_code"] = strategy["code"]
             raw.setdefault("strategy_name", strategy["name"])
         cfg = RunConfig.from_dict(raw)  # every field checked here, before any work starts
+        _check_network_symbols(cfg)
         if cfg.strategy_code in (None, ""):
             raise ConfigError(
                 "give strategy_code (Python source or a JSON rule spec) or "
@@ -214,7 +226,12 @@ class JobRunner:
             gen = stream_isolated(config, cancel=cancel, **self._limit_kwargs())
         else:
             gen = events(config, cancel=cancel)
-        return iterate_in_thread(gen, cancel, executor=self.executor)
+        # Streams get threads of their own: a paced replay sleeps in its thread, and
+        # must not starve quick runs and saves of the main pool.
+        paced = bool(config.get("speed"))
+        return iterate_in_thread(
+            gen, cancel, executor=self.stream_executor, most=1 if paced else 256
+        )
 
     def stream(self, raw: dict, cancel: threading.Event):
         """Validate and start a stream for the WebSocket (raises ConfigError first)."""
@@ -237,6 +254,26 @@ class JobRunner:
 
 class _StreamError(Exception):
     pass
+
+
+def _check_network_symbols(cfg: RunConfig) -> None:
+    """Requests name symbols (demo or Yahoo), never files on the server's disk."""
+    if cfg.source not in NETWORK_SOURCES:
+        raise ConfigError(
+            f"source {cfg.source!r} is not available over the API; use demo or yahoo",
+            field="source",
+        )
+    for symbol in cfg.symbol_list:
+        if (
+            any(ch in symbol for ch in "/\\")
+            or symbol.startswith(".")
+            or symbol.lower().endswith((".csv", ".txt", ".parquet", ".pq"))
+        ):
+            raise ConfigError(
+                f"symbol {symbol!r} looks like a file path; the API takes "
+                "symbols such as DEMO or AAPL (load files from Python)",
+                field="symbols" if cfg.symbols else "symbol",
+            )
 
 
 def status_view(run: dict) -> dict:

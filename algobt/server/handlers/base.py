@@ -33,8 +33,12 @@ def json_default(value):
 
 
 def dumps(payload) -> str:
-    """Strict JSON (NaN/inf become null first: browsers reject NaN)."""
-    return json.dumps(_finite(payload), default=json_default, allow_nan=False)
+    """Strict JSON: NaN/inf become null (browsers reject NaN). The engine's messages are
+    already finite, so the cleaning walk only runs when encoding says it must."""
+    try:
+        return json.dumps(payload, default=json_default, allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(payload), default=json_default, allow_nan=False)
 
 
 def _finite(value):
