@@ -17,6 +17,7 @@ Two layers, one direction (records → stats → result):
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -209,13 +210,14 @@ def _timedelta_mean(ticks: np.ndarray, unit: str, rows: int, at: np.ndarray | No
 def _bar_period(index: pd.Index) -> Any:
     """Typical bar spacing: the median step over the last 100 stamps (Timedelta, or
     a number for a non-datetime index; NaT/NaN for a single bar)."""
-    if isinstance(index, pd.DatetimeIndex) and not index[-100:].hasnans:
-        steps = np.diff(index[-100:].asi8)
-        if steps.size == 0:
-            return pd.NaT
-        # pandas' median of a timedelta Series: the float median, truncated to ticks.
-        median = np.median(steps.astype(np.float64))
-        return pd.Timedelta(np.int64(median).astype(f"m8[{index.unit}]"))
+    if isinstance(index, pd.DatetimeIndex):
+        stamps = index.asi8[-100:]
+        if not (stamps == _NAT).any():
+            if stamps.size < 2:
+                return pd.NaT
+            # pandas' median of a timedelta Series: the float median, truncated to ticks.
+            median = np.median(np.diff(stamps).astype(np.float64))
+            return pd.Timedelta(np.int64(median).astype(f"m8[{index.unit}]"))
     return index[-100:].to_series().diff().median()
 
 
@@ -311,10 +313,21 @@ def _drawdowns(drawdown: np.ndarray, index: pd.Index) -> tuple[Any, Any, Any, An
 
 def _trade_durations(durations: pd.Series) -> tuple[Any, Any]:
     """Longest and mean trade duration, as ``durations.max()`` and ``.mean()``."""
-    if durations.dtype.kind == "m" and not durations.hasnans:
-        ticks, unit = durations.to_numpy().view(np.int64), np.datetime_data(durations.dtype)[0]
-        return _timedelta_max(ticks, unit), _timedelta_mean(ticks, unit, ticks.size)
+    values = durations.to_numpy()
+    if values.dtype.kind == "m":
+        ticks = values.view(np.int64)
+        if not (ticks == _NAT).any():
+            unit = np.datetime_data(values.dtype)[0]
+            return _timedelta_max(ticks, unit), _timedelta_mean(ticks, unit, ticks.size)
     return durations.max(), durations.mean()
+
+
+def _floats(column: pd.Series) -> np.ndarray:
+    """A numeric column as float64 (missing values as NaN), without a copy if it is one."""
+    values = column.to_numpy()
+    if values.dtype == np.float64:
+        return values
+    return column.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _day_returns(equity: np.ndarray, index: pd.DatetimeIndex, rule: str, day_ends: Any) -> Any:
@@ -353,6 +366,7 @@ def _weekend_share(index: pd.DatetimeIndex, ends: Any, days: Any) -> Any:
     return np.float64(bars[weekend].sum()) / index.size
 
 
+_NAT = np.iinfo(np.int64).min  # NaT's int64 ticks
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
 
 
@@ -426,7 +440,14 @@ def compute_stats(
     with np.errstate(all="ignore"):
         stats = _stats(trades, equity, ohlc, first_bar, risk_free_rate)
     stats["_strategy"] = strategy
-    return pd.Series(stats, dtype=object)
+    return pd.Series(list(stats.values()), index=_stats_index(tuple(stats)), dtype=object)
+
+
+@functools.cache
+def _stats_index(keys: tuple[str, ...]) -> pd.Index:
+    """The stats Series' index, built once per set of keys (a few: optional keys):
+    an Index of strings costs as much to build as half the statistics."""
+    return pd.Index(list(keys))
 
 
 def _stats(
@@ -446,11 +467,11 @@ def _stats(
     )
 
     period = _bar_period(index)
-    pnl = trades["PnL"].to_numpy(dtype=float, na_value=np.nan)
-    returns = trades["ReturnPct"].to_numpy(dtype=float, na_value=np.nan)
+    pnl = _floats(trades["PnL"])
+    returns = _floats(trades["ReturnPct"])
     n_trades = len(trades)
     close = ohlc["Close"].to_numpy(dtype=float)
-    commissions = _sum(trades["Commission"].to_numpy(dtype=float, na_value=np.nan))
+    commissions = _sum(_floats(trades["Commission"]))
 
     s: dict[str, Any] = {}
     s["Start"] = index[0]
