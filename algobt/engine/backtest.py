@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
-from algobt.engine.metrics import compute_stats
+from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
 from algobt.errors import ConfigError, DataError, StrategyError
@@ -216,24 +216,26 @@ def _loop_for(dimensions: tuple[int, ...]):
 
 def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
     """Closed trades as backtesting.py's ``_trades`` table (one row per trade)."""
-    entry_bars = [t.entry_bar for t in closed_trades]
-    exit_bars = [t.exit_bar for t in closed_trades]
+    if not closed_trades:
+        return pd.DataFrame({name: [] for name in TRADE_COLUMNS})  # all float64, as pandas has it
+    entry_bars = np.array([t.entry_bar for t in closed_trades])
+    exit_bars = np.array([t.exit_bar for t in closed_trades])
     # Numbers go in as arrays (numpy infers the dtype pandas would infer from the list,
     # much faster); SL, TP and Tag stay lists, where None makes pandas' choice.
-    numbers = np.array if closed_trades else list
     columns = {
-        "Size": numbers([t.size for t in closed_trades]),
-        "EntryBar": numbers(entry_bars),
-        "ExitBar": numbers(exit_bars),
-        "EntryPrice": numbers([t.entry_price for t in closed_trades]),
-        "ExitPrice": numbers([t.exit_price for t in closed_trades]),
+        "Size": np.array([t.size for t in closed_trades]),
+        "EntryBar": entry_bars,
+        "ExitBar": exit_bars,
+        "EntryPrice": np.array([t.entry_price for t in closed_trades]),
+        "ExitPrice": np.array([t.exit_price for t in closed_trades]),
         "SL": [t.sl for t in closed_trades],
         "TP": [t.tp for t in closed_trades],
-        "PnL": numbers([t.pl for t in closed_trades]),
-        "Commission": numbers([t._commissions for t in closed_trades]),
-        "ReturnPct": numbers([t.pl_pct for t in closed_trades]),
+        "PnL": np.array([t.pl for t in closed_trades]),
+        "Commission": np.array([t._commissions for t in closed_trades]),
+        "ReturnPct": np.array([t.pl_pct for t in closed_trades]),
     }
-    if closed_trades and isinstance(index, pd.DatetimeIndex):
+    stamped = isinstance(index, pd.DatetimeIndex)
+    if stamped:
         # One take per column instead of a Timestamp per trade: the same stamps and dtype.
         entry_times, exit_times = index.take(entry_bars), index.take(exit_bars)
         columns["EntryTime"], columns["ExitTime"] = entry_times, exit_times
@@ -242,16 +244,14 @@ def trades_frame(closed_trades, index: pd.Index, indicators=()) -> pd.DataFrame:
     else:
         columns["EntryTime"] = [index[bar] for bar in entry_bars]
         columns["ExitTime"] = [index[bar] for bar in exit_bars]
-    if closed_trades:
-        entry_at, exit_at = np.asarray(entry_bars), np.asarray(exit_bars)
-        for ind in indicators:
-            values = np.atleast_2d(ind)
-            for k, row in enumerate(values):
-                suffix = f"_{k}" if len(values) > 1 else ""
-                columns[f"Entry_{ind.name}{suffix}"] = row[entry_at]
-                columns[f"Exit_{ind.name}{suffix}"] = row[exit_at]
+    for ind in indicators:
+        values = np.atleast_2d(ind)
+        for k, row in enumerate(values):
+            suffix = f"_{k}" if len(values) > 1 else ""
+            columns[f"Entry_{ind.name}{suffix}"] = row[entry_bars]
+            columns[f"Exit_{ind.name}{suffix}"] = row[exit_bars]
     frame = pd.DataFrame(columns)
-    if "Duration" not in columns:
+    if not stamped:
         frame.insert(12, "Duration", frame["ExitTime"] - frame["EntryTime"])
         frame.insert(13, "Tag", [t.tag for t in closed_trades])
     return frame

@@ -330,7 +330,7 @@ class Strategy:
             )
         if overlay is None and np.issubdtype(value.dtype, np.number):
             with np.errstate(invalid="ignore", divide="ignore"):
-                ratio = value / self._data._full["Close"]
+                ratio = value / np.asarray(self._data._full["Close"])  # plain: no wrapping
                 overlay = bool(((ratio < 1.4) & (ratio > 0.6)).mean() > 0.6)
         indicator = Indicator(
             value,
