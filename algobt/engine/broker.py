@@ -468,8 +468,8 @@ class Broker:
     def margin_available(self) -> float:
         # ``equity`` minus Σ ``Trade.value`` / leverage, inlined (it runs on every fill):
         # open trades are marked to the current close.
-        price = self.close[self.i]
-        used = sum(abs(t.size) * price for t in self.trades) / self.leverage
+        price, trades = self.close[self.i], self.trades
+        used = (sum(abs(t.size) * price for t in trades) if trades else 0) / self.leverage
         return max(0.0, self.cash + (price * self.position_size - self._position_cost) - used)
 
     def round_units(self, units: float, nearest: bool = False) -> float:
@@ -500,16 +500,20 @@ class Broker:
         stop = stop and float(stop)
         sl = sl and float(sl)
         tp = tp and float(tp)
-        reference = limit or stop or self.close[self.i] * (1 + copysign(self.spread, size))
-        if size > 0:
-            if not (sl or -np.inf) < reference < (tp or np.inf):
+        # A plain market order (no price given) always passes: its reference price, the
+        # close, is finite, and without SL/TP the bounds are infinite.
+        if sl or tp or limit or stop:
+            reference = limit or stop or self.close[self.i] * (1 + copysign(self.spread, size))
+            if size > 0:
+                if not (sl or -np.inf) < reference < (tp or np.inf):
+                    raise StrategyError(
+                        f"a long order needs sl < price < tp, got sl={sl}, price={reference}, "
+                        f"tp={tp}"
+                    )
+            elif not (tp or -np.inf) < reference < (sl or np.inf):
                 raise StrategyError(
-                    f"a long order needs sl < price < tp, got sl={sl}, price={reference}, tp={tp}"
+                    f"a short order needs tp < price < sl, got tp={tp}, price={reference}, sl={sl}"
                 )
-        elif not (tp or -np.inf) < reference < (sl or np.inf):
-            raise StrategyError(
-                f"a short order needs tp < price < sl, got tp={tp}, price={reference}, sl={sl}"
-            )
         order = Order(self, size, limit, stop, sl, tp, trade, tag)
         if trade is None and self.exclusive_orders:
             for other in list(self.orders):
@@ -606,8 +610,10 @@ class Broker:
             per_unit_cost = entry_price + self.commission(order.size, price) / abs(order.size)
 
             size = order.size
+            margin = None  # margin_available, while no trade has been touched since
             if -1 < size < 1:
-                budget = self.margin_available * self.leverage * abs(size)
+                margin = self.margin_available
+                budget = margin * self.leverage * abs(size)
                 units = self.round_units(
                     budget // per_unit_cost if self._whole_units else budget / per_unit_cost
                 )
@@ -637,6 +643,7 @@ class Broker:
                 for other in list(self.trades):
                     if other.is_long == order.is_long:
                         continue
+                    margin = None
                     if abs(need) >= abs(other.size):
                         self._close_trade(other, price, bar)
                         need += other.size
@@ -646,7 +653,9 @@ class Broker:
                     if not need:
                         break
 
-            if abs(need) * per_unit_cost > self.margin_available * self.leverage:
+            if margin is None:
+                margin = self.margin_available
+            if abs(need) * per_unit_cost > margin * self.leverage:
                 self._alert(
                     "order_canceled",
                     f"order of {size:g} units canceled: not enough margin "
