@@ -102,6 +102,8 @@ class Backtest:
         )
         self._finalize_trades = bool(finalize_trades)
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
+        self._columns: dict | None = None  # the data as arrays, built on the first run
+        self._arrays: dict | None = None
 
     @staticmethod
     def _loop(strategy, data, broker, indicators, start, n):
@@ -121,8 +123,13 @@ class Backtest:
         """Run the strategy once; ``params`` override its class-attribute parameters."""
         df = self._data
         n = len(df)
-        data = Data(df)
-        arrays = {c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in PRICE_COLUMNS}
+        if self._arrays is None:  # built once: the data cannot change between runs
+            self._columns = Data(df)._full
+            self._arrays = {
+                c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in PRICE_COLUMNS
+            }
+        data = Data(df, self._columns)
+        arrays = self._arrays
         broker = Broker(
             open=arrays["Open"],
             high=arrays["High"],

@@ -137,9 +137,10 @@ class Data:
     DataFrame; extra columns of the input frame are available by name.
     """
 
-    def __init__(self, df: pd.DataFrame):
+    def __init__(self, df: pd.DataFrame, columns: dict[str, SeriesArray] | None = None):
+        # ``columns``: the whole-data column arrays of ``df``, when a previous run built them.
         self._df = df
-        self._full = {
+        self._full = columns or {
             col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
             for col in df.columns
         }
