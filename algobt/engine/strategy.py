@@ -26,6 +26,7 @@ look-ahead is impossible by construction.
 
 from __future__ import annotations
 
+import copy
 import sys
 from difflib import get_close_matches
 from numbers import Number
@@ -37,8 +38,8 @@ from algobt.errors import ConfigError, StrategyError
 
 OHLCV = ("Open", "High", "Low", "Close", "Volume")
 
-# What an array without metadata of its own or of a base (a copy, a fancy-indexed
-# selection) reports; ``_opts`` is a fresh ``{}``.
+# What an array without metadata of its own or of a base (a selection by mask or by
+# positions) reports; ``_opts`` is a fresh ``{}``.
 _NO_METADATA = {"name": "", "_index": None}
 
 
@@ -51,7 +52,8 @@ class SeriesArray(np.ndarray):
     # No ``__array_finalize__``: numpy would call it, in Python, on every slice, and the
     # run loop cuts several slices per bar. The metadata stays on the array it was given
     # to; a slice (a view) finds it through ``.base`` (see ``__getattr__``), a ufunc
-    # result gets a copy in ``__array_wrap__``.
+    # result and a copy get theirs in ``__array_wrap__`` and ``copy``. Arrays numpy
+    # builds by other routes (a selection by mask or by positions) come without.
 
     def __new__(cls, values, *, name="", index=None, **opts):
         obj = np.asarray(values).view(cls)
@@ -84,6 +86,25 @@ class SeriesArray(np.ndarray):
 
     def __array_wrap__(self, array, context=None, return_scalar=False):
         out = super().__array_wrap__(array, context, return_scalar)
+        if isinstance(out, SeriesArray) and out is not self and not out.__dict__:
+            out.__dict__.update(self._metadata())
+        return out
+
+    def copy(self, order="C"):
+        out = super().copy(order)
+        out.__dict__.update(self._metadata())
+        return out
+
+    def __copy__(self):
+        return self.copy()
+
+    def __deepcopy__(self, memo):
+        out = super().__deepcopy__(memo)
+        out.__dict__.update(copy.deepcopy(self._metadata(), memo))
+        return out
+
+    def astype(self, dtype, *args, **kwargs):
+        out = super().astype(dtype, *args, **kwargs)
         if isinstance(out, SeriesArray) and out is not self and not out.__dict__:
             out.__dict__.update(self._metadata())
         return out

@@ -4,6 +4,7 @@ where the broker has no order to fill."""
 
 from __future__ import annotations
 
+import copy
 import pickle
 
 import numpy as np
@@ -43,6 +44,13 @@ def test_arithmetic_and_pickling_keep_the_metadata():
     back = pickle.loads(pickle.dumps(part))
     assert back.name == "x" and back.s.index.equals(INDEX[:3])
     assert float(part) == 2.0 and bool(part)
+
+
+def test_copies_keep_the_metadata():
+    part = Indicator(np.arange(6.0), name="x", index=INDEX, scatter=True)[:4]
+    for copied in (part.copy(), copy.copy(part), copy.deepcopy(part), part.astype(np.float32)):
+        assert copied.name == "x" and copied._opts == {"scatter": True}
+        assert copied.s.index.equals(INDEX[:4])
 
 
 def test_an_array_without_metadata_reports_defaults():
