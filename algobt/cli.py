@@ -167,6 +167,7 @@ def _serve(args) -> int:
             db=args.db,
             token=args.token,
             allow_remote=args.allow_remote,
+            allow_files=args.allow_files,
             quiet=True,
         )
         print(f"algobt server on database {server.store.path}")
@@ -252,6 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     srv.add_argument("--token", help="the access token (default: a new random one)")
     srv.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (needs --token)"
+    )
+    srv.add_argument(
+        "--allow-files",
+        action="store_true",
+        help="let requests name CSV/Parquet files on this machine as symbols",
     )
     srv.set_defaults(func=_serve)
     return parser

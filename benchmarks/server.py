@@ -166,7 +166,7 @@ def serve_child(db: str, executor_threads: int | None = None) -> int:
     """``--serve DB``: run the server here until stdin closes (the parent's signal)."""
     from algobt.server.app import serve
 
-    server = serve(port=0, db=db, quiet=True)
+    server = serve(port=0, db=db, quiet=True, allow_files=True)  # part 2 streams a file
     if executor_threads:  # diagnostics only: a bigger run thread pool
         from concurrent.futures import ThreadPoolExecutor
 

@@ -60,6 +60,7 @@ def make_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     worker_limits=None,
     isolate_python: bool = True,
+    allow_files: bool = False,
     debug: bool = False,
 ) -> tornado.web.Application:
     """The Tornado application over ``store``; state reaches handlers through settings.
@@ -72,7 +73,9 @@ def make_app(
         raise ConfigError(
             "the server needs a token; algobt.server.auth.new_token() makes one", field="token"
         )
-    jobs = jobs or JobRunner(store, limits=worker_limits, isolate_python=isolate_python)
+    jobs = jobs or JobRunner(
+        store, limits=worker_limits, isolate_python=isolate_python, allow_files=allow_files
+    )
     hosts = frozenset(auth.LOOPBACK_HOSTS | {h.lower() for h in allowed_hosts})
     origins = set(allowed_origins)
     if port:
@@ -189,11 +192,14 @@ def serve(
     store=None,
     worker_limits=None,
     isolate_python: bool = True,
+    allow_files: bool = False,
     quiet: bool = False,
 ) -> Server:
     """Start the server without blocking and return it (``server.url``, ``server.stop()``).
 
     port: 0 picks a free one. db: the SQLite file (default ``~/.algobt/algobt.db``).
+    allow_files: let requests name CSV/Parquet files on this machine as symbols
+    (off by default: anyone with the token could read such files).
     In a running asyncio loop (a Jupyter kernel) the server runs on that loop;
     otherwise on its own loop in a daemon thread.
     """
@@ -212,6 +218,7 @@ def serve(
         allowed_hosts=allowed_hosts,
         worker_limits=worker_limits,
         isolate_python=isolate_python,
+        allow_files=allow_files,
     )
     server = Server(host, port, token, store, app, _owns_store=owns)
 

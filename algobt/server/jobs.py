@@ -49,13 +49,20 @@ class JobRunner:
     """Owns the thread pool and the live runs; handlers call its coroutines."""
 
     def __init__(
-        self, store, *, limits=None, max_workers: int | None = None, isolate_python: bool = True
+        self,
+        store,
+        *,
+        limits=None,
+        max_workers: int | None = None,
+        isolate_python: bool = True,
+        allow_files: bool = False,
     ):
         import os
 
         self.store = store
         self.limits = limits
         self.isolate_python = isolate_python
+        self.allow_files = allow_files  # may a request name a data file on this machine?
         self.executor = ThreadPoolExecutor(
             max_workers=max_workers or max(2, os.cpu_count() or 2), thread_name_prefix="algobt-run"
         )
@@ -89,7 +96,8 @@ class JobRunner:
                 raw["strategy_code"] = strategy["code"]
             raw.setdefault("strategy_name", strategy["name"])
         cfg = RunConfig.from_dict(raw)  # every field checked here, before any work starts
-        _check_network_symbols(cfg)
+        if not self.allow_files:
+            _check_network_symbols(cfg)
         if cfg.strategy_code in (None, ""):
             raise ConfigError(
                 "give strategy_code (Python source or a JSON rule spec) or "
