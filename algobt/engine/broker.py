@@ -89,7 +89,21 @@ def make_commission(commission) -> CommissionFunc:
     return commission_func
 
 
-class Order:
+class _Side:
+    """``is_long``/``is_short`` from the sign of ``size`` (orders, trades, the position)."""
+
+    __slots__ = ()
+
+    @property
+    def is_long(self) -> bool:
+        return self.size > 0
+
+    @property
+    def is_short(self) -> bool:
+        return self.size < 0
+
+
+class Order(_Side):
     """An order waiting to be filled; place one with ``Strategy.buy()``/``sell()``.
 
     ``size`` is negative for sells. A size between 0 and 1 is a fraction of the
@@ -134,21 +148,13 @@ class Order:
                 trade._tp_order = None
 
     @property
-    def is_long(self) -> bool:
-        return self.size > 0
-
-    @property
-    def is_short(self) -> bool:
-        return self.size < 0
-
-    @property
     def is_contingent(self) -> bool:
         """True for a trade's stop-loss or take-profit order (one cancels the other)."""
         trade = self.parent_trade
         return bool(trade is not None and (self is trade._sl_order or self is trade._tp_order))
 
 
-class Trade:
+class Trade(_Side):
     """An open or closed trade: ``size`` units (negative when short) bought at ``entry_price``.
 
     ``pl`` is in cash and includes both commissions once the trade is closed;
@@ -206,14 +212,6 @@ class Trade:
         units = max(lot, self._broker.round_units(abs(self.size) * portion, nearest=True))
         order = Order(self._broker, copysign(units, -self.size), parent_trade=self, tag=self.tag)
         self._broker.orders.insert(0, order)
-
-    @property
-    def is_long(self) -> bool:
-        return self.size > 0
-
-    @property
-    def is_short(self) -> bool:
-        return self.size < 0
 
     @property
     def entry_time(self):
@@ -274,7 +272,7 @@ class Trade:
             setattr(self, attr, order)
 
 
-class Position:
+class Position(_Side):
     """The net position of all open trades; truthy when non-flat."""
 
     __slots__ = ("_broker",)
@@ -300,14 +298,6 @@ class Position:
         """Unrealized profit or loss in percent of the entry value."""
         invested = sum(abs(t.size) * t.entry_price for t in self._broker.trades)
         return self.pl / invested * 100 if invested else 0
-
-    @property
-    def is_long(self) -> bool:
-        return self.size > 0
-
-    @property
-    def is_short(self) -> bool:
-        return self.size < 0
 
     def close(self, portion: float = 1.0):
         """Close ``portion`` of every open trade at the next market price."""
