@@ -23,7 +23,6 @@ happened, at the fill price. ``batch`` groups candles as
 from __future__ import annotations
 
 import asyncio
-import math
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -32,18 +31,11 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.config import RunConfig
-from algobt.engine.metrics import _is_daily, _iso
+from algobt.engine.metrics import _is_daily, _iso, _number
 from algobt.engine.run import RunOutcome, load_for, run_config
 from algobt.errors import AlgobtError, ConfigError
 
 STATS_EVERY = 50  # bars between two ``stats`` messages (report §6.1)
-
-
-def _number(value) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
 
 
 def indicator_columns(spec: dict, data: pd.DataFrame) -> dict[str, np.ndarray]:
