@@ -184,6 +184,15 @@ class RunConfig:
             out["strategy_name"] = self.strategy_name or getattr(self.strategy, "__name__", None)
         return out
 
+    def require_strategy(self) -> None:
+        """Raise ``ConfigError`` unless the config names a strategy to run."""
+        if self.strategy is None and self.strategy_code in (None, ""):
+            raise ConfigError(
+                "give the strategy: strategy_code with Python source or a JSON "
+                "rule spec (or strategy_id on the server)",
+                field="strategy_code",
+            )
+
     def replace(self, **changes) -> RunConfig:
         return dataclasses.replace(self, **changes)
 

@@ -90,16 +90,11 @@ def _runner(cfg: RunConfig):
         trade_on_close=cfg.trade_on_close,
         finalize_trades=cfg.finalize_trades,
     )
+    cfg.require_strategy()
     if cfg.strategy is not None:
         cls = cfg.strategy
         if not (isinstance(cls, type) and issubclass(cls, Strategy)):
             raise ConfigError("strategy must be a subclass of algobt.Strategy", field="strategy")
-    elif cfg.strategy_code is None or cfg.strategy_code == "":
-        raise ConfigError(
-            "give the strategy: strategy_code with Python source or a JSON "
-            "rule spec (or strategy_id on the server)",
-            field="strategy_code",
-        )
     elif detect_kind(cfg.strategy_code) == "json":
         from algobt.engine import rules
 

@@ -98,12 +98,7 @@ class JobRunner:
         cfg = RunConfig.from_dict(raw)  # every field checked here, before any work starts
         if not self.allow_files:
             _check_network_symbols(cfg)
-        if cfg.strategy_code in (None, ""):
-            raise ConfigError(
-                "give strategy_code (Python source or a JSON rule spec) or "
-                "the strategy_id of a saved strategy",
-                field="strategy_code",
-            )
+        cfg.require_strategy()
         return raw, cfg.strategy_id
 
     def _isolated(self, config: dict) -> bool:
