@@ -1,8 +1,9 @@
 """A run's event stream in this process: the replay's messages, paced and cancellable.
 
+    >>> from pathlib import Path
     >>> from algobt.engine.events import events
     >>> msgs = list(events({"symbol": "DEMO", "period": "3mo",
-    ...                     "strategy_code": open("examples/sma_cross.py").read()}))
+    ...                     "strategy_code": Path("examples/sma_cross.py").read_text()}))
     >>> [m["type"] for m in msgs[:4]]
     ['metadata', 'metadata', 'stats', 'metadata']
 

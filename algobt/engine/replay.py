@@ -1,8 +1,9 @@
 """The replay of a finished run as columnar chunks: bars, signals and running stats.
 
+    >>> from pathlib import Path
     >>> from algobt.engine.replay import Chunk, replay
     >>> steps = list(replay({"symbol": "DEMO", "period": "3mo",
-    ...                      "strategy_code": open("examples/sma_cross.py").read()},
+    ...                      "strategy_code": Path("examples/sma_cross.py").read_text()},
     ...                     chunk_bars=20))
     >>> [type(s).__name__ for s in steps[:4]]
     ['Loading', 'Running', 'Ready', 'Chunk']

@@ -1,8 +1,9 @@
 """The stream's messages: the replay's chunks in the shapes of ``docs/websocket.md``.
 
+    >>> from pathlib import Path
     >>> from algobt.engine.wire import messages
     >>> msgs = list(messages({"symbol": "DEMO", "period": "3mo",
-    ...                       "strategy_code": open("examples/sma_cross.py").read()}))
+    ...                       "strategy_code": Path("examples/sma_cross.py").read_text()}))
     >>> [m["type"] for m in msgs[:5]]
     ['metadata', 'metadata', 'stats', 'metadata', 'candle']
     >>> msgs[-1]["type"]
