@@ -45,9 +45,12 @@ class RunConfig:
         per fill; lot_size: quantity step.
     indicators: what to attach to each streamed candle, e.g.
         ``{"RSI": {"timeperiod": 14}, "EMA": {"periods": [9, 21]}}``.
-    speed: bars per second for a replay (0 = as fast as the reader takes them);
-    batch: stream candles in groups (``{"type": "candles", "bars": [...]}``).
     params: strategy parameter overrides.
+
+    How a replay is shown (``speed``, ``batch``, ``batch_size``) is no part of the
+    run: those are ``StreamOptions``. ``from_dict`` still accepts them beside the
+    run's settings (a WebSocket ``config`` carries both), checks them and leaves
+    them out.
     """
 
     symbol: str | None = "DEMO"
@@ -73,9 +76,6 @@ class RunConfig:
     source: str | None = None
     params: dict = field(default_factory=dict)
     indicators: dict = field(default_factory=dict)
-    speed: float = 0.0
-    batch: bool = False
-    batch_size: int = 500
     id: int | None = None
     strategy: Any = None  # a Strategy subclass, from Python callers only
 
@@ -100,12 +100,15 @@ class RunConfig:
                     "config.config must be an object of extra settings", field="config"
                 )
             merged = {**nested, **merged}
+        StreamOptions.from_dict(merged)  # stream options are checked, then left out
         known = set(cls.fields())
         values: dict[str, Any] = {}
         for key, value in merged.items():
+            if key in STREAM_OPTIONS:
+                continue
             target = ALIASES.get(key, key)
             if target not in known:
-                options = sorted(known | set(ALIASES))
+                options = sorted(known | set(ALIASES) | set(STREAM_OPTIONS))
                 close = get_close_matches(key, options, n=1)
                 hint = f" Did you mean {close[0]!r}?" if close else ""
                 raise ConfigError(f"unknown setting {key!r}.{hint}", field=key)
@@ -158,9 +161,7 @@ class RunConfig:
         check.number("spread", low=0, high=0.1)
         check.number("lot_size", low=0, strict=True, high=1e9)
         check.number("margin", low=0, strict=True, high=1)
-        check.number("speed", low=0, high=1e7)
-        check.integer("batch_size", low=1, high=100_000)
-        for name in ("trade_on_close", "hedging", "exclusive_orders", "finalize_trades", "batch"):
+        for name in ("trade_on_close", "hedging", "exclusive_orders", "finalize_trades"):
             check.boolean(name)
         for name in ("strategy_id", "id"):
             check.integer(name, optional=True, low=1)
@@ -197,10 +198,67 @@ class RunConfig:
         return dataclasses.replace(self, **changes)
 
 
+# Settings of how a replay is streamed, not of the run.
+STREAM_OPTIONS = ("speed", "batch", "batch_size")
+
+
+@dataclass(frozen=True)
+class StreamOptions:
+    """How a transport plays a run's replay; none of it changes a number of the run.
+
+    speed: bars per second (0 = as fast as the reader takes them).
+    batch: candles in groups, ``{"type": "candles", "bars": [...]}``, instead of
+        one ``candle`` message per bar.
+    batch_size: bars per group when ``batch`` is on.
+
+        >>> StreamOptions.split({"symbol": "DEMO", "speed": 20, "batch": True})
+        ({'symbol': 'DEMO'}, StreamOptions(speed=20.0, batch=True, batch_size=500))
+    """
+
+    speed: float = 0.0
+    batch: bool = False
+    batch_size: int = 500
+
+    def __post_init__(self):
+        check = _Checker(self)
+        check.number("speed", low=0, high=1e7)
+        check.boolean("batch")
+        check.integer("batch_size", low=1, high=100_000)
+
+    @classmethod
+    def from_dict(cls, raw: dict) -> StreamOptions:
+        """The options in a config dict (top level, or its nested ``config``), checked."""
+        if isinstance(raw, StreamOptions):
+            return raw
+        if not isinstance(raw, dict):
+            raise ConfigError(
+                f"config must be a JSON object, got {type(raw).__name__}", field="config"
+            )
+        nested = raw.get("config")
+        found = {}
+        if isinstance(nested, dict):
+            found = {k: v for k, v in nested.items() if k in STREAM_OPTIONS}
+        found.update({k: v for k, v in raw.items() if k in STREAM_OPTIONS})
+        return cls(**found)
+
+    @classmethod
+    def split(cls, raw: dict) -> tuple[dict, StreamOptions]:
+        """(the run's config without stream options, the options); checks both spellings."""
+        options = cls.from_dict(raw)
+        run = {k: v for k, v in raw.items() if k not in STREAM_OPTIONS}
+        nested = run.get("config")
+        if isinstance(nested, dict) and any(k in STREAM_OPTIONS for k in nested):
+            run["config"] = {k: v for k, v in nested.items() if k not in STREAM_OPTIONS}
+        return run, options
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in STREAM_OPTIONS}
+
+
 class _Checker:
     """Field checks that raise ConfigError naming the field and the allowed values."""
 
-    def __init__(self, cfg: RunConfig):
+    def __init__(self, cfg):
         self.cfg = cfg
 
     def _set(self, name, value):

@@ -19,10 +19,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from algobt.engine.config import RunConfig
+from algobt.engine.config import RunConfig, StreamOptions
 from algobt.engine.detect import detect_kind
-from algobt.engine.events import events, iterate_in_thread
+from algobt.engine.events import iterate_in_thread, pace
 from algobt.engine.run import run_config
+from algobt.engine.wire import messages
 from algobt.errors import AlgobtError, ConfigError, ConflictError
 
 
@@ -221,25 +222,35 @@ class JobRunner:
         return {**status_view(run), "live_stats": live.stats if live else None, "alerts": alerts}
 
     # --- streams -----------------------------------------------------------------------------
-    def _stream(self, config: dict, cancel: threading.Event):
-        """An async iterator of the run's messages, isolated when the strategy is Python."""
+    def _stream(self, config: dict, cancel: threading.Event, options: StreamOptions | None = None):
+        """An async iterator of the run's messages, isolated when the strategy is Python.
+
+        options: how to play it (default: the ones ``config`` carries); the messages
+        are made unpaced (in the worker, when isolated) and paced here.
+        """
+        config, found = StreamOptions.split(config)
+        options = options or found
         if self._isolated(config):
             from algobt.server.worker import stream_isolated
 
-            gen = stream_isolated(config, cancel=cancel, **self._limit_kwargs())
+            batching = {"batch": options.batch, "batch_size": options.batch_size}
+            gen = stream_isolated({**config, **batching}, cancel=cancel, **self._limit_kwargs())
         else:
-            gen = events(config, cancel=cancel)
+            gen = messages(config, batch=options.batch, batch_size=options.batch_size)
+        gen = pace(gen, options.speed, cancel)
         # Streams get threads of their own: a paced replay sleeps in its thread, and
         # must not starve quick runs and saves of the main pool.
-        paced = bool(config.get("speed"))
         return iterate_in_thread(
-            gen, cancel, executor=self.stream_executor, most=1 if paced else 256
+            gen, cancel, executor=self.stream_executor, most=1 if options.speed else 256
         )
 
-    def stream(self, raw: dict, cancel: threading.Event):
-        """Validate and start a stream for the WebSocket (raises ConfigError first)."""
+    def stream(self, raw: dict, cancel: threading.Event, options: StreamOptions | None = None):
+        """Validate and start a stream for the WebSocket (raises ConfigError first).
+
+        options: the stream options the handler took out of the client's config.
+        """
         config, strategy_id = self.resolve(raw)
-        return config, strategy_id, self._stream(config, cancel)
+        return config, strategy_id, self._stream(config, cancel, options)
 
     async def save_streamed(self, config: dict, strategy_id, result: dict) -> dict:
         loop = asyncio.get_running_loop()

@@ -1,10 +1,14 @@
-"""``WS /ws/backtest/stream/``: the engine's event stream over a WebSocket.
+"""``WS /ws/backtest/stream/``: a run's replay over a WebSocket (``docs/websocket.md``).
 
 The handler authenticates before the upgrade (token, Host, exact Origin) and
 hands every frame to a ``StreamConnection``, which owns the protocol:
 
-* ``{"action": "start_backtest", "config": {...}}`` → the run's messages, in the
-  engine's order, then the result is saved (latest result of its strategy too);
+* ``{"action": "start_backtest", "config": {...}}`` → the run's messages in the
+  order of ``algobt.engine.wire``, then the result is saved (latest result of its
+  strategy too). ``config`` holds the run's settings and the stream options
+  (``speed`` in bars per second, ``batch``, ``batch_size``: ``StreamOptions``),
+  which are taken out here: they say how this transport plays the run, and are
+  not saved with it;
 * ``{"action": "cancel"}`` → the running stream stops, ``{"type": "cancelled"}``;
 * ``{"action": "ping"}`` → ``{"type": "pong"}``;
 * anything else → ``{"type": "error", "message": ...}``; the connection stays open.
@@ -25,6 +29,7 @@ import threading
 import tornado.web
 import tornado.websocket
 
+from algobt.engine.config import StreamOptions
 from algobt.errors import AlgobtError
 from algobt.server.handlers.base import AuthMixin, dumps
 
@@ -96,7 +101,8 @@ class StreamConnection:
             return
         cancel = threading.Event()
         try:
-            config, strategy_id, stream = self.jobs.stream(config, cancel)
+            config, options = StreamOptions.split(config)
+            config, strategy_id, stream = self.jobs.stream(config, cancel, options)
         except AlgobtError as exc:
             await self.error(exc.message, field=exc.field, code=exc.code)
             return

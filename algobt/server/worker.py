@@ -118,7 +118,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from algobt import errors as _errors
-from algobt.engine.config import RunConfig
+from algobt.engine.config import RunConfig, StreamOptions
 from algobt.errors import AlgobtError, ConfigError, StrategyError
 
 HEADER = struct.Struct(">I")
@@ -773,12 +773,13 @@ def stream_isolated(
     kills it too. Limits, crashes and errors end the stream with an ``error``.
     """
     try:
-        cfg = _check_config(config)
+        _check_config(config)
+        options = StreamOptions.from_dict(config)
     except AlgobtError as exc:
         yield _error_message(exc)
         return
-    step = cfg.batch_size if cfg.batch else 1
-    pace = step / cfg.speed if cfg.speed else 0.0
+    step = options.batch_size if options.batch else 1
+    pace = step / options.speed if options.speed else 0.0
     t0 = time.monotonic()
     worker = _take(limits, pool)
     max_bytes = limits.max_message_mb * 2**20

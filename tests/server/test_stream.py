@@ -1,4 +1,4 @@
-"""``WS /ws/backtest/stream/`` with a real WebSocket client, read like the report's §3 and §6.1."""
+"""``WS /ws/backtest/stream/`` with a real WebSocket client, read like ``docs/websocket.md``."""
 
 from __future__ import annotations
 
@@ -239,3 +239,22 @@ def test_a_client_that_stops_reading_holds_the_run_back(server):
     assert first < 30_000, first  # well short of the 43,200 candles
     assert second - first < 200, (first, second)  # and no longer moving
     assert _wait_until(lambda: not jobs.streams)
+
+
+def test_stream_options_play_the_run_and_are_not_saved_with_it(server):
+    """speed/batch/batch_size ride in the client's config; the server plays the run
+    with them (batched, paced here) and saves the run's config without them."""
+    import time
+
+    config = {**CONFIG, "period": "3mo", "speed": 200, "batch": True, "batch_size": 16}
+    started = time.monotonic()
+    msgs = ws_exchange(server, [{"action": "start_backtest", "config": config}])
+    took = time.monotonic() - started
+    groups = [m for m in msgs if m["type"] == "candles"]
+    bars = sum(len(g["bars"]) for g in groups)
+    assert msgs[-1]["type"] == "complete" and bars == msgs[-1]["total_bars"]
+    assert all(len(g["bars"]) <= 16 for g in groups) and len(groups) > 2
+    assert took >= bars / 200 * 0.9  # held to 200 bars a second
+    saved = server.app.settings["jobs"].store.get_run(msgs[-1]["run"])
+    assert saved["config"]["symbol"] == "DEMO"
+    assert not {"speed", "batch", "batch_size"} & set(saved["config"])
