@@ -1,9 +1,10 @@
 """Config → data → strategy → broker → ``Result``; one symbol or several.
 
     >>> from algobt.engine.run import run_config
-    >>> outcome = run_config({"symbol": "DEMO", "period": "1y",
-    ...                       "strategy_code": open("examples/sma_cross.py").read()})
-    >>> outcome.result["# Trades"]                                  # doctest: +SKIP
+    >>> from algobt.examples import SmaCross
+    >>> outcome = run_config({"symbol": "DEMO", "period": "1y", "strategy": SmaCross})
+    >>> outcome.result["# Trades"] == len(outcome.result.trades) > 0
+    True
 
 A strategy arrives as a ``Strategy`` class (Python callers), Python source
 text, or a canonical JSON rule spec (text or dict); ``detect_kind`` tells

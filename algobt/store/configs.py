@@ -72,8 +72,11 @@ class ConfigsMixin:
         """Save a config: the report's ``BacktestConfig`` (either spelling of each field,
         e.g. ``timeframe`` or ``interval``), plus ``name`` and ``is_template``.
 
-        >>> store.create_config({"name": "mine", "symbol": "DEMO", "period": "1y"})["id"]
-        5
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> saved = store.create_config({"name": "mine", "symbol": "DEMO", "timeframe": "1d"})
+        >>> saved["name"], saved["timeframe"], saved["is_template"]
+        ('mine', '1d', False)
         """
         values = _prepare(config)
         now = codec.now_iso()
