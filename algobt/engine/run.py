@@ -77,7 +77,7 @@ class RunOutcome:
     kind: str = "python"
 
     def to_dict(self) -> dict:
-        """SPEC's ``BacktestResult`` of the (combined) run, with the config echoed."""
+        """The ``BacktestResult`` (docs/api.md) of the (combined) run, with the config echoed."""
         return result_dict(self)
 
 
@@ -215,7 +215,7 @@ def combine(
 
 
 def result_dict(outcome: RunOutcome) -> dict:
-    """SPEC ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
+    """The ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
     cfg = outcome.config
     trades_by_symbol = {s: r.trades for s, r in outcome.per_symbol.items()}
     out = backtest_result(

@@ -1,4 +1,4 @@
-"""The SQLite store (SPEC §4): one file for runs from notebooks and from the server.
+"""The SQLite store: one file for runs from notebooks and from the server.
 
     >>> from algobt.store import Store
     >>> from algobt.engine.run import run_config

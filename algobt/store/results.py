@@ -37,7 +37,7 @@ class ResultsMixin:
     def save_result(self, run_id: int, result: dict, *, alerts: list | None = None) -> dict:
         """Store a run's result and complete the run, in one transaction.
 
-        result: SPEC's ``BacktestResult`` dict (``run_config(...).to_dict()``).
+        result: a ``BacktestResult`` dict (``run_config(...).to_dict()``).
         alerts: defaults to ``result["alerts"]``.
         Returns the stored result (as ``get_result``). A missing run raises
         ``NotFoundError``; a run already finished raises ``ConflictError``.
@@ -363,8 +363,8 @@ class ResultsMixin:
         return latest_dict(row)
 
     def compare_runs(self, run_ids, *, equity: bool = False) -> dict:
-        """Runs side by side (the report's recommendation 4): each run's settings and
-        metrics, and which run is best on each metric.
+        """Runs side by side: each run's settings and metrics, and which run is best on
+        each metric.
 
         Returns ``{"metrics": [...], "runs": [{"run_id", "strategy_name", "symbol",
         "timeframe", "period", "params", <metric>: value, ...}], "best": {metric: run_id}}``;

@@ -1,4 +1,4 @@
-"""The event stream, read like the seed report's §3.3 and §6.1 step 5."""
+"""The event stream, read like docs/websocket.md (its messages and their order)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``WS /ws/backtest/stream/`` with a real WebSocket client, read like the report's §3 and §6.1."""
+"""``WS /ws/backtest/stream/`` with a real WebSocket client, read like docs/websocket.md."""
 
 from __future__ import annotations
 
