@@ -423,7 +423,7 @@ def write_ticks(frame: pd.DataFrame, path: Path, per_unit: int) -> None:
 
 
 def _stamp(ts: pd.Timestamp, intraday: bool) -> str:
-    # The SPEC's formats: "2024-01-02" for daily bars, "2024-01-02T14:30:00Z" intraday.
+    # The API's stamp formats: "2024-01-02" for daily bars, "2024-01-02T14:30:00Z" intraday.
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ" if intraday else "%Y-%m-%d")
 
 

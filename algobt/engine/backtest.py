@@ -3,12 +3,13 @@
     >>> from algobt import Backtest, load
     >>> from algobt.examples import SmaCross
     >>> result = Backtest(load("DEMO", period="2y"), SmaCross, commission=0.001).run()
-    >>> result["Return [%]"]                                     # doctest: +SKIP
+    >>> result["# Trades"] == len(result.trades) > 0
+    True
 
 ``run()`` returns a ``Result``: a pandas Series with backtesting.py's stats
 keys (``result._trades``, ``result._equity_curve`` included) plus
-``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()`` (SPEC's
-``BacktestResult``).
+``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()`` (the JSON
+``BacktestResult`` of ``docs/api.md``).
 """
 
 from __future__ import annotations

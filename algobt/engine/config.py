@@ -1,6 +1,6 @@
 """``RunConfig``: one validated description of a backtest run.
 
-The seed report's ``BacktestConfig`` (REST) and the WebSocket ``config`` are
+The REST ``BacktestConfig`` and the WebSocket ``config`` (``docs/api.md``) are
 the same thing spelled two ways; this module accepts both spellings and gives
 the server, the notebook and the CLI one object:
 
@@ -9,7 +9,7 @@ the server, the notebook and the CLI one object:
     >>> cfg.interval, cfg.initial_capital, cfg.commission
     ('1d', 5000.0, 0.001)
 
-Defaults follow the report: commission 0.001 (0.1% per side), slippage 0.0005
+Defaults: commission 0.001 (0.1% per side), slippage 0.0005
 (0.05% per fill), initial capital 10,000, lot size 1, daily bars.
 Each bad field raises ``ConfigError`` with ``field`` set and a fix in words.
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 from algobt.errors import ConfigError
 
-# Spellings of the report that mean the same field.
+# Other spellings the API accepts for the same field.
 ALIASES = {
     "initial_balance": "initial_capital",
     "cash": "initial_capital",

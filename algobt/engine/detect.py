@@ -39,7 +39,7 @@ def detect_kind(strategy_code) -> str:
 
 
 def validate_strategy_code(code) -> dict:
-    """SPEC §3's validate answer: ``{"valid", "kind", "errors": [{"line", "column",
+    """The validate endpoint's answer: ``{"valid", "kind", "errors": [{"line", "column",
     "message"}], "parameters"}``. JSON errors also carry the spec ``path``.
 
     Python code is parsed, never executed: parameters are the class attributes of

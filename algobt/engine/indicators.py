@@ -341,8 +341,8 @@ def STOCH(
     smoothing. Both start on bar ``fastk_period + slowk_period + slowd_period
     - 3``. All periods >= 1.
 
-    >>> STOCH([3.0, 4.0, 5.0], [1.0, 2.0, 3.0], [2.5, 3.5, 4.5], 2, 1, 1).k
-    array([  nan, 83.33333333, 83.33333333])
+    >>> STOCH([3.0, 4.0, 5.0], [1.0, 2.0, 3.0], [2.5, 3.5, 4.5], 2, 1, 1).k.round(2).tolist()
+    [nan, 83.33, 83.33]
     """
     h, lo, c, index = _hlc("STOCH", high, low, close)
     fastk_period = _period("STOCH", "fastk_period", fastk_period, 1)

@@ -343,8 +343,8 @@ def stoch_nb(high, low, close, fastk_period, slowk_period, slowd_period):
     A %K window holding a NaN gives NaN. All periods must be >= 1.
 
     >>> h = np.array([3.0, 4.0, 5.0, 6.0]); lo = h - 2.0; c = h - 0.5
-    >>> stoch_nb(h, lo, c, 2, 1, 1)[0]
-    array([ nan, 83.33333333, 83.33333333, 83.33333333])
+    >>> stoch_nb(h, lo, c, 2, 1, 1)[0].round(2).tolist()
+    [nan, 83.33, 83.33, 83.33]
     """
     _check_period_nb(fastk_period, 1)
     _check_period_nb(slowk_period, 1)

@@ -1,9 +1,10 @@
 """Config → data → strategy → broker → ``Result``; one symbol or several.
 
     >>> from algobt.engine.run import run_config
-    >>> outcome = run_config({"symbol": "DEMO", "period": "1y",
-    ...                       "strategy_code": open("examples/sma_cross.py").read()})
-    >>> outcome.result["# Trades"]                                  # doctest: +SKIP
+    >>> from algobt.examples import SmaCross
+    >>> outcome = run_config({"symbol": "DEMO", "period": "1y", "strategy": SmaCross})
+    >>> outcome.result["# Trades"] == len(outcome.result.trades) > 0
+    True
 
 A strategy arrives as a ``Strategy`` class (Python callers), Python source
 text, or a canonical JSON rule spec (text or dict); ``detect_kind`` tells
@@ -76,7 +77,7 @@ class RunOutcome:
     kind: str = "python"
 
     def to_dict(self) -> dict:
-        """SPEC's ``BacktestResult`` of the (combined) run, with the config echoed."""
+        """The ``BacktestResult`` (docs/api.md) of the (combined) run, with the config echoed."""
         return result_dict(self)
 
 
@@ -214,7 +215,7 @@ def combine(
 
 
 def result_dict(outcome: RunOutcome) -> dict:
-    """SPEC ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
+    """The ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
     cfg = outcome.config
     trades_by_symbol = {s: r.trades for s, r in outcome.per_symbol.items()}
     out = backtest_result(

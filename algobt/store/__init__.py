@@ -1,10 +1,14 @@
-"""The SQLite store (SPEC §4): one file for runs from notebooks and from the server.
+"""The SQLite store: one file for runs from notebooks and from the server.
 
     >>> from algobt.store import Store
     >>> from algobt.engine.run import run_config
     >>> store = Store(":memory:")
-    >>> config = {"symbol": "DEMO", "period": "1y",
-    ...           "strategy_code": open("examples/sma_cross.py").read()}
+    >>> code = ("from algobt import Strategy\\n"
+    ...         "class Hold(Strategy):\\n"
+    ...         "    def next(self):\\n"
+    ...         "        if not self.position:\\n"
+    ...         "            self.buy()\\n")
+    >>> config = {"symbol": "DEMO", "period": "1y", "strategy_code": code}
     >>> run = store.record_run(config, run_config(config).to_dict(), strategy_name="SMA")
     >>> store.latest_by_strategy(run["strategy_id"])["strategy_name"]
     'SMA'

@@ -1,4 +1,4 @@
-"""Saved backtest configurations (the report's ``BacktestConfig``) and templates."""
+"""Saved backtest configurations (the API's ``BacktestConfig``) and templates."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ _RECORD_KEYS = ("id", "name", "is_template", "is_builtin", "created_at", "update
 
 
 def config_dict(row: sqlite3.Row) -> dict:
-    """The stored config as the report's ``BacktestConfig``, plus the record's fields."""
+    """The stored config as a ``BacktestConfig``, plus the record's fields."""
     body = codec.from_json(row["config"], {})
     return {
         "id": row["id"],
@@ -69,11 +69,14 @@ class ConfigsMixin:
     """CRUD for ``backtest_configs`` and the built-in templates."""
 
     def create_config(self, config: dict) -> dict:
-        """Save a config: the report's ``BacktestConfig`` (either spelling of each field,
+        """Save a config: a ``BacktestConfig`` of docs/api.md (either spelling of each field,
         e.g. ``timeframe`` or ``interval``), plus ``name`` and ``is_template``.
 
-        >>> store.create_config({"name": "mine", "symbol": "DEMO", "period": "1y"})["id"]
-        5
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> saved = store.create_config({"name": "mine", "symbol": "DEMO", "timeframe": "1d"})
+        >>> saved["name"], saved["timeframe"], saved["is_template"]
+        ('mine', '1d', False)
         """
         values = _prepare(config)
         now = codec.now_iso()

@@ -37,13 +37,27 @@ class ResultsMixin:
     def save_result(self, run_id: int, result: dict, *, alerts: list | None = None) -> dict:
         """Store a run's result and complete the run, in one transaction.
 
-        result: SPEC's ``BacktestResult`` dict (``run_config(...).to_dict()``).
+        result: a ``BacktestResult`` dict (``run_config(...).to_dict()``).
         alerts: defaults to ``result["alerts"]``.
         Returns the stored result (as ``get_result``). A missing run raises
         ``NotFoundError``; a run already finished raises ``ConflictError``.
 
-        >>> store.save_result(run["id"], run_config(config).to_dict())["total_trades"]
-        1
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> spec = {"name": "EMA cross", "version": 1,
+        ...         "indicators": {"fast": {"type": "EMA", "period": 9},
+        ...                        "slow": {"type": "EMA", "period": 21}},
+        ...         "entry": {"long": {"crosses_above": ["fast", "slow"]}},
+        ...         "exit": {"long": {"crosses_below": ["fast", "slow"]}}}
+        >>> config = {"symbol": "DEMO", "period": "1y", "strategy_code": spec}
+        >>> from algobt.engine.run import run_config
+        >>> run = store.create_run(config)
+        >>> outcome = run_config(config).to_dict()
+        >>> saved = store.save_result(run["id"], outcome)
+        >>> saved["total_trades"] == outcome["total_trades"]
+        True
+        >>> store.get_run(run["id"])["status"]
+        'completed'
         """
         run_id = codec.record_id(run_id, "run")
         prepared = prepare_result(result, alerts)
@@ -68,7 +82,17 @@ class ResultsMixin:
         strategy_name: when no ``strategy_id`` is given, the strategy of that name,
         created with ``strategy_code`` on first use. Returns the run.
 
-        >>> store.record_run(config, outcome.to_dict(), strategy_name="SMA")["status"]
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> spec = {"name": "EMA cross", "version": 1,
+        ...         "indicators": {"fast": {"type": "EMA", "period": 9},
+        ...                        "slow": {"type": "EMA", "period": 21}},
+        ...         "entry": {"long": {"crosses_above": ["fast", "slow"]}},
+        ...         "exit": {"long": {"crosses_below": ["fast", "slow"]}}}
+        >>> config = {"symbol": "DEMO", "period": "1y", "strategy_code": spec}
+        >>> from algobt.engine.run import run_config
+        >>> outcome = run_config(config)
+        >>> store.record_run(config, outcome.to_dict(), strategy_name="EMA")["status"]
         'completed'
         """
         fields = run_fields(config)
@@ -247,8 +271,21 @@ class ResultsMixin:
         the exit time, inclusive (``yyyy-MM-dd`` covers the whole day, or an ISO time).
         An id that matches nothing gives an empty page.
 
-        >>> store.list_trades(run_id=3, start="2024-03-01", end="2024-03-31")["count"]
-        2
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> spec = {"name": "EMA cross", "version": 1,
+        ...         "indicators": {"fast": {"type": "EMA", "period": 9},
+        ...                        "slow": {"type": "EMA", "period": 21}},
+        ...         "entry": {"long": {"crosses_above": ["fast", "slow"]}},
+        ...         "exit": {"long": {"crosses_below": ["fast", "slow"]}}}
+        >>> config = {"symbol": "DEMO", "period": "1y", "strategy_code": spec}
+        >>> from algobt.engine.run import run_config
+        >>> outcome = run_config(config).to_dict()
+        >>> run = store.record_run(config, outcome, strategy_name="EMA")
+        >>> store.list_trades(run_id=run["id"])["count"] == outcome["total_trades"]
+        True
+        >>> store.list_trades(run_id=run["id"], start="1990-01-01", end="1990-12-31")["count"]
+        0
         """
         page, page_size = codec.page_args(page, page_size)
         where, args = [], []
@@ -326,16 +363,32 @@ class ResultsMixin:
         return latest_dict(row)
 
     def compare_runs(self, run_ids, *, equity: bool = False) -> dict:
-        """Runs side by side (the report's recommendation 4): each run's settings and
-        metrics, and which run is best on each metric.
+        """Runs side by side: each run's settings and metrics, and which run is best on
+        each metric.
 
         Returns ``{"metrics": [...], "runs": [{"run_id", "strategy_name", "symbol",
         "timeframe", "period", "params", <metric>: value, ...}], "best": {metric: run_id}}``;
         ``equity=True`` adds each run's ``equity_curve``. Runs without a result have
         null metrics.
 
-        >>> store.compare_runs([3, 4])["best"]["sharpe_ratio"]
-        4
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> spec = {"name": "EMA cross", "version": 1,
+        ...         "indicators": {"fast": {"type": "EMA", "period": 9},
+        ...                        "slow": {"type": "EMA", "period": 21}},
+        ...         "entry": {"long": {"crosses_above": ["fast", "slow"]}},
+        ...         "exit": {"long": {"crosses_below": ["fast", "slow"]}}}
+        >>> config = {"symbol": "DEMO", "period": "1y", "strategy_code": spec}
+        >>> from algobt.engine.run import run_config
+        >>> one = store.record_run(config, run_config(config).to_dict(), strategy_name="EMA")
+        >>> slow = {**config, "strategy_code": {**spec, "indicators": {
+        ...     "fast": {"type": "EMA", "period": 20}, "slow": {"type": "EMA", "period": 50}}}}
+        >>> two = store.record_run(slow, run_config(slow).to_dict(), strategy_name="EMA")
+        >>> table = store.compare_runs([one["id"], two["id"]])
+        >>> [row["run_id"] for row in table["runs"]] == [one["id"], two["id"]]
+        True
+        >>> table["best"]["total_return"] in (one["id"], two["id"])
+        True
         """
         if not isinstance(run_ids, list | tuple) or not run_ids:
             raise ConfigError("run_ids must be a non-empty list of run ids", field="run_ids")

@@ -104,6 +104,8 @@ class RunsMixin:
         strategy_id: defaults to ``config["strategy_id"]``; must exist.
         source: who ran it, e.g. ``"server"`` or ``"notebook"``.
 
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
         >>> store.create_run({"symbol": "DEMO", "period": "1y"})["status"]
         'queued'
         """
@@ -182,6 +184,9 @@ class RunsMixin:
         ``finished_at``. A finished run cannot change (``ConflictError``), and
         ``completed`` comes only with the result, from ``save_result``.
 
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> run = store.create_run({"symbol": "DEMO", "period": "1y"})
         >>> store.update_run(run["id"], status="running", progress=10)["started_at"] is None
         False
         """

@@ -30,7 +30,7 @@ def _run(conn: sqlite3.Connection, script: str) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# Version 1: the report's models (§7) — strategies, configs, runs, results, trades,
+# Version 1: the original models — strategies, configs, runs, results, trades,
 # and the latest result per strategy.
 # --------------------------------------------------------------------------------------
 _V1 = """

@@ -1,8 +1,8 @@
 """Result, trade, alert and latest rows: checked on the way in, shaped on the way out.
 
-``prepare_result`` turns SPEC's ``BacktestResult`` dict into column values
+``prepare_result`` turns a ``BacktestResult`` dict into column values
 (before any lock is taken); ``result_dict``, ``trade_dict``, ``alert_dict`` and
-``latest_dict`` turn rows back into the report's JSON shapes.
+``latest_dict`` turn rows back into the API's JSON shapes (docs/api.md).
 """
 
 from __future__ import annotations
@@ -288,7 +288,7 @@ LATEST_REAL = (
 
 
 def latest_dict(row: sqlite3.Row, *, series: bool = True) -> dict:
-    """The report's ``LatestBacktestResult``, plus ``run_id``/``result_id``."""
+    """The ``LatestBacktestResult`` (docs/api.md), plus ``run_id``/``result_id``."""
     out = {
         "strategy_id": row["strategy_id"],
         "strategy_name": row["strategy_name"],

@@ -94,8 +94,12 @@ class StrategiesMixin:
         """Save a strategy; its ``kind`` is detected and its ``parameters`` read from
         the code when not given. A name already taken raises ``ConflictError``.
 
-        >>> store.create_strategy("SMA cross", open("examples/sma_cross.py").read())["kind"]
-        'python'
+        >>> from algobt.store import Store
+        >>> store = Store(":memory:")
+        >>> code = "class Cross(Strategy):\\n    fast = 10\\n    slow = 30\\n"
+        >>> saved = store.create_strategy("SMA cross", code)
+        >>> saved["kind"], saved["parameters"]
+        ('python', {'fast': 10, 'slow': 30})
         """
         name = _name(name)
         code = _code(code)

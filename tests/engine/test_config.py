@@ -1,4 +1,4 @@
-"""RunConfig: the report's BacktestConfig and WebSocket config, both spellings."""
+"""RunConfig: the REST BacktestConfig and WebSocket config, both spellings (docs/api.md)."""
 
 from __future__ import annotations
 

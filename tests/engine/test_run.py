@@ -8,6 +8,7 @@ from algobt import Backtest, load
 from algobt.engine.run import run_config, strategy_from_source
 from algobt.errors import ConfigError, StrategyError
 from algobt.examples import SmaCross
+from tests.strategies import EMA_RSI
 
 SOURCE = """
 from algobt import Strategy
@@ -96,20 +97,6 @@ def test_missing_strategy_and_bad_code():
         run_config({"symbol": "DEMO", "strategy_code": "x = 1"})
 
 
-SPEC = {
-    "name": "EMA cross + RSI filter",
-    "version": 1,
-    "indicators": {
-        "fast": {"type": "EMA", "period": 9},
-        "slow": {"type": "EMA", "period": 21},
-        "rsi": {"type": "RSI", "period": 14, "source": "close"},
-    },
-    "entry": {"long": {"all": [{"crosses_above": ["fast", "slow"]}, {"lt": ["rsi", 70]}]}},
-    "exit": {"long": {"any": [{"crosses_below": ["fast", "slow"]}]}},
-    "risk": {"stop_loss_pct": 2.0, "take_profit_pct": 5.0, "size_pct": 100},
-}
-
-
 def test_json_spec_text_runs_with_parameter_overrides():
     import json
 
@@ -117,20 +104,20 @@ def test_json_spec_text_runs_with_parameter_overrides():
         {
             "symbol": "DEMO",
             "period": "5y",
-            "strategy_code": json.dumps(SPEC),
+            "strategy_code": json.dumps(EMA_RSI),
             "params": {"fast.period": 12},
         }
     )
     assert outcome.kind == "json" and outcome.strategy_name == "EMA cross + RSI filter"
     assert outcome.result["# Trades"] > 0
-    other = run_config({"symbol": "DEMO", "period": "5y", "strategy_code": SPEC})
+    other = run_config({"symbol": "DEMO", "period": "5y", "strategy_code": EMA_RSI})
     assert other.result["# Trades"] != outcome.result["# Trades"] or (
         other.result["Equity Final [$]"] != outcome.result["Equity Final [$]"]
     )
 
 
 def test_json_errors_name_the_path():
-    bad = {**SPEC, "entry": {"long": {"crosses_above": ["fast", "nope"]}}}
+    bad = {**EMA_RSI, "entry": {"long": {"crosses_above": ["fast", "nope"]}}}
     with pytest.raises(ConfigError) as info:
         run_config({"symbol": "DEMO", "strategy_code": bad})
     assert info.value.field.startswith("$.entry.long.crosses_above[1]")

@@ -1,4 +1,4 @@
-"""Every REST endpoint of SPEC §3 against a real server on a loopback port."""
+"""Every REST endpoint (docs/api.md) against a real server on a loopback port."""
 
 from __future__ import annotations
 
@@ -7,31 +7,7 @@ import time
 
 import pytest
 
-SMA_CROSS = """
-from algobt import Strategy
-from algobt.lib import SMA, crossover
-
-class SmaCross(Strategy):
-    fast = 10
-    slow = 30
-    def init(self):
-        self.a = self.I(SMA, self.data.Close, self.fast)
-        self.b = self.I(SMA, self.data.Close, self.slow)
-    def next(self):
-        if crossover(self.a, self.b):
-            self.position.close()
-            self.buy()
-        elif crossover(self.b, self.a):
-            self.position.close()
-            self.sell()
-"""
-SPEC = {
-    "name": "EMA cross",
-    "version": 1,
-    "indicators": {"fast": {"type": "EMA", "period": 9}, "slow": {"type": "EMA", "period": 21}},
-    "entry": {"long": {"crosses_above": ["fast", "slow"]}},
-    "exit": {"long": {"crosses_below": ["fast", "slow"]}},
-}
+from tests.strategies import EMA_CROSS, SMA_CROSS
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +58,7 @@ def test_strategy_crud_and_validation(client, strategy):
     )
     assert status == 409 and dup["error"]["code"] == "conflict"
     status, created = client.post(
-        "/api/strategies/strategies/", {"name": "EMA spec", "strategy_code": SPEC}
+        "/api/strategies/strategies/", {"name": "EMA spec", "strategy_code": EMA_CROSS}
     )
     assert status == 201 and created["kind"] == "json"
     status, updated = client.put(
@@ -101,7 +77,7 @@ def test_strategy_crud_and_validation(client, strategy):
     assert check["errors"][0]["line"] == 2
     status, check = client.post(f"/api/strategies/strategies/{strategy['id']}/validate/")
     assert status == 200 and check["valid"] is True
-    bad_spec = {**SPEC, "entry": {"long": {"crosses_above": ["fast", "missing"]}}}
+    bad_spec = {**EMA_CROSS, "entry": {"long": {"crosses_above": ["fast", "missing"]}}}
     status, check = client.post("/api/strategies/validate/", {"strategy_code": bad_spec})
     assert status == 200 and not check["valid"] and check["kind"] == "json"
     status, schema = client.get("/api/strategies/schema/")
@@ -239,21 +215,21 @@ def test_configs_crud_and_templates(client):
         (
             "POST",
             "/api/backtests/api/quick_run/",
-            {"strategy_code": SPEC, "symbol": "/etc/x.csv"},
+            {"strategy_code": EMA_CROSS, "symbol": "/etc/x.csv"},
             400,
             "symbol",
         ),
         (
             "POST",
             "/api/backtests/api/quick_run/",
-            {"strategy_code": SPEC, "symbol": "data.parquet"},
+            {"strategy_code": EMA_CROSS, "symbol": "data.parquet"},
             400,
             "symbol",
         ),
         (
             "POST",
             "/api/backtests/api/run_backtest/",
-            {"strategy_code": SPEC, "source": "file"},
+            {"strategy_code": EMA_CROSS, "source": "file"},
             400,
             "source",
         ),

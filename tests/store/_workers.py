@@ -9,28 +9,6 @@ import random
 import sqlite3
 import time
 
-SMA_CROSS = """
-from algobt import Strategy
-from algobt.lib import SMA, crossover
-
-
-class SmaCross(Strategy):
-    fast = 10
-    slow = 30
-
-    def init(self):
-        self.sma_fast = self.I(SMA, self.data.Close, self.fast)
-        self.sma_slow = self.I(SMA, self.data.Close, self.slow)
-
-    def next(self):
-        if crossover(self.sma_fast, self.sma_slow):
-            self.position.close()
-            self.buy()
-        elif crossover(self.sma_slow, self.sma_fast):
-            self.position.close()
-            self.sell()
-"""
-
 
 def synthetic_result(rng: random.Random, n_trades: int, n_bars: int = 300) -> dict:
     """A BacktestResult-shaped dict with awkward floats, made without the engine."""

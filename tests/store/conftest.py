@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from algobt.store import Store
-from tests.store._workers import SMA_CROSS
+from tests.strategies import SMA_CROSS
 
 
 @pytest.fixture(autouse=True)

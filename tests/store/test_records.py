@@ -8,15 +8,7 @@ import pytest
 
 from algobt.engine.config import RunConfig
 from algobt.errors import ConfigError, ConflictError, NotFoundError
-from tests.store._workers import SMA_CROSS
-
-JSON_SPEC = {
-    "name": "EMA cross",
-    "version": 1,
-    "indicators": {"fast": {"type": "EMA", "period": 9}, "slow": {"type": "EMA", "period": 21}},
-    "entry": {"long": {"all": [{"crosses_above": ["fast", "slow"]}]}},
-    "exit": {"long": {"any": [{"crosses_below": ["fast", "slow"]}]}},
-}
+from tests.strategies import EMA_CROSS, SMA_CROSS
 
 
 def test_strategy_crud(store):
@@ -25,9 +17,9 @@ def test_strategy_crud(store):
     assert sma["parameters"] == {"fast": 10, "slow": 30}
     assert sma["created_at"] == sma["updated_at"]
     assert sma["created_at"].endswith("Z") and "T" in sma["created_at"]
-    spec = store.create_strategy("EMA", JSON_SPEC)
+    spec = store.create_strategy("EMA", EMA_CROSS)
     assert spec["kind"] == "json"
-    assert json.loads(spec["code"]) == JSON_SPEC
+    assert json.loads(spec["code"]) == EMA_CROSS
     assert store.get_strategy(sma["id"]) == sma
     assert store.get_strategy_by_name("EMA")["id"] == spec["id"]
 

@@ -14,7 +14,8 @@ from algobt.engine.run import run_config
 from algobt.errors import ConfigError, ConflictError, NotFoundError
 from algobt.examples import SmaCross
 from algobt.store import Store, save_run
-from tests.store._workers import SMA_CROSS, synthetic_result
+from tests.store._workers import synthetic_result
+from tests.strategies import SMA_CROSS
 
 ISO_NOW = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
 STORE_FILLED = ("id", "run", "run_id", "strategy_id", "created_at")

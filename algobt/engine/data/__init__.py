@@ -1,4 +1,4 @@
-"""Market data: demo, Yahoo and file bars as one validated OHLCV frame (SPEC §1).
+"""Market data: demo, Yahoo and file bars as one validated OHLCV frame.
 
 >>> from algobt.engine.data import load
 >>> bars = load("DEMO-BTC", period="1mo", interval="4h")

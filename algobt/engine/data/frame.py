@@ -39,7 +39,7 @@ def finish(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def stamp_text(stamp: pd.Timestamp, intraday: bool | None = None) -> str:
-    """A bar's stamp as the SPEC writes it: ``2024-01-02`` (daily), else ``...T14:30:00Z``.
+    """A bar's stamp as the API writes it: ``2024-01-02`` (daily), else ``...T14:30:00Z``.
 
     intraday: force one format; ``None`` writes midnight as a date.
 

@@ -53,7 +53,7 @@ def load(
       the source's own bars: daily for demo and Yahoo, as stored for a file. Coarser
       bars are aggregated from finer ones (``4h`` from ``1h``; a 1h file can give
       ``4h`` or ``1d``); asking for finer bars than a file holds is an error.
-    timeframe: the report's name for ``interval``; give one or the other.
+    timeframe: another name for ``interval`` (the API accepts both); give one or the other.
     source: ``"demo"``, ``"yahoo"`` or ``"file"``; ``None`` picks: a DataFrame, a path
       or ``path=`` -> file; a symbol starting with ``DEMO`` -> demo; else yahoo.
     path: a CSV/Parquet file to read, when ``symbol`` is only its name.

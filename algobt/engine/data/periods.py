@@ -26,7 +26,7 @@ from algobt.errors import ConfigError
 #: Canonical period names, in the order a period picker shows them.
 PERIODS = ("1wk", "1mo", "3mo", "6mo", "1y", "2y", "5y", "10y", "ytd", "max", "custom")
 
-#: The report's long spellings (``1week`` ... ``2years``) mapped to canonical names.
+#: The long spellings (``1week`` ... ``2years``) the API also accepts, mapped to canonical names.
 PERIOD_ALIASES = {
     "1week": "1wk",
     "1month": "1mo",

@@ -202,8 +202,15 @@ def run_spec(spec, data: pd.DataFrame, **settings):
     settings of ``from_signals`` (cash, commission, spread, slippage, lot_size,
     trade_on_close, finalize_trades, symbol).
 
-    >>> import algobt                                                # doctest: +SKIP
-    >>> run_spec(spec, algobt.load("DEMO"), commission=0.001)        # doctest: +SKIP
+    >>> import algobt
+    >>> spec = {"name": "EMA cross", "version": 1,
+    ...         "indicators": {"fast": {"type": "EMA", "period": 9},
+    ...                        "slow": {"type": "EMA", "period": 21}},
+    ...         "entry": {"long": {"crosses_above": ["fast", "slow"]}},
+    ...         "exit": {"long": {"crosses_below": ["fast", "slow"]}}}
+    >>> result = run_spec(spec, algobt.load("DEMO"), commission=0.001)
+    >>> result["# Trades"] == len(result.trades) > 0
+    True
     """
     from algobt.engine.fast import from_signals
 
