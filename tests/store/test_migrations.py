@@ -206,7 +206,7 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
         Store(path)
     monkeypatch.undo()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     columns = [row[1] for row in conn.execute("PRAGMA table_info(trades)")]
     assert "tag" not in columns
     conn.close()
@@ -215,7 +215,7 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
 
 
 def test_migrations_are_numbered_by_position():
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 2
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 3
     with Store(":memory:") as store:
         conn = store._db.connection()
         tables = {
