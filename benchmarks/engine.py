@@ -391,7 +391,7 @@ def canceled_runs(df, up, down, cash: float, commission: float) -> dict:
 def run_canceled(args) -> dict:
     """Time the canceled-orders cases, all engines side by side in this process."""
     minute = make_data("minute_1m")
-    small = make_data("daily")
+    small = minute.iloc[:5_000]  # warm-up data (vectorbt's stats need a fixed frequency)
     cases = {}
     for key, (label, bars, cash, commission) in CANCELED.items():
         df = minute.iloc[:bars]

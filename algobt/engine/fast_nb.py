@@ -144,22 +144,25 @@ def new_alert_tally_nb(col):
 
 
 @njit(cache=True)
-def mark_nb(i, close, equity, cash, trade, trades, k, alerts, a, tally, s):
-    """Mark bar ``i`` to its close; at zero equity or below, close out and stop.
-
-    Out of money, the open trade is closed at bar ``i``'s close, equity is 0
-    from there on and an ``OutOfMoney`` alert is raised. Returns
-    ``(cash, k, a, trade, stopped)``.
-    """
+def mark_nb(i, close, equity, cash, trade):
+    """Mark bar ``i`` to its close (cash plus the open trade's unrealized P&L); return it."""
     value = cash + (close[i] * trade.size - trade.size * trade.entry_price)
     equity[i] = value
-    if value > 0:
-        return cash, k, a, trade, False
+    return value
+
+
+@njit(cache=True)
+def out_of_money_nb(i, close, equity, value, cash, trade, trades, k, alerts, a, tally, s):
+    """Equity ``value`` at bar ``i`` is zero or below: the broker closes the open trade at
+    that close, equity is 0 from there on and an ``OutOfMoney`` alert is raised.
+
+    Returns ``(cash, k, a, trade)``.
+    """
     if trade.size != 0.0:
         cash, k, trade = close_trade_nb(trades, k, cash, trade, close[i], i, s)
     equity[i:] = 0.0
     a = add_alert_nb(alerts, a, tally, s.col, AlertCode.OutOfMoney, i, 0.0, value)
-    return cash, k, a, trade, True
+    return cash, k, a, trade
 
 
 @njit(cache=True)
@@ -230,10 +233,11 @@ def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, 
     # fills on the last bar again (j = i), as Backtest(finalize_trades=True) does.
     for i in range(1, n):
         # Mark to the close; at zero equity the broker closes out and the run stops.
-        cash, k, a, trade, stopped = mark_nb(
-            i, close, equity, cash, trade, trades, k, alerts, a, tally, s
-        )
-        if stopped:
+        value = mark_nb(i, close, equity, cash, trade)
+        if value <= 0:
+            cash, k, a, trade = out_of_money_nb(
+                i, close, equity, value, cash, trade, trades, k, alerts, a, tally, s
+            )
             break
 
         # next(): exits, then at most one entry (see fast.SignalStrategy).
@@ -353,9 +357,11 @@ def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, 
             pend_dir = 0
 
         if j == i:  # the finalize pass: mark the last bar again
-            cash, k, a, trade, stopped = mark_nb(
-                j, close, equity, cash, trade, trades, k, alerts, a, tally, s
-            )
+            value = mark_nb(j, close, equity, cash, trade)
+            if value <= 0:
+                cash, k, a, trade = out_of_money_nb(
+                    j, close, equity, value, cash, trade, trades, k, alerts, a, tally, s
+                )
 
     if n > 1:
         equity[0] = equity[1]  # bar 0 has no next(): backfilled, as the class API does
@@ -372,6 +378,7 @@ __all__ = [
     "alert_dt",
     "close_trade_nb",
     "mark_nb",
+    "out_of_money_nb",
     "simulate_signals_nb",
     "trade_dt",
 ]
