@@ -1,12 +1,16 @@
 """The fast path's kernel: a whole signal backtest in one numba pass.
 
 :func:`simulate_signals_nb` replays, bar for bar and float for float, what the
-class API's ``SimBroker`` does for :class:`algobt.engine.fast.SignalStrategy`
-(one trade at a time, market orders, optional stop-loss/take-profit), so the
-two give identical trades. It takes arrays and scalars only and returns arrays:
-the per-bar equity, the closed trades as :data:`trade_dt` records and the
-broker's warnings as :data:`alert_dt` records. The pandas-facing layer is
-:mod:`algobt.engine.fast`.
+class API's broker does for :class:`algobt.engine.fast.SignalStrategy` (one
+trade at a time, market orders, optional stop-loss/take-profit), so the two give
+identical trades. It takes arrays and a :class:`~algobt.engine.enums.SimSettings`
+and returns arrays: the per-bar equity, the closed trades as ``trade_dt``
+records, the broker's warnings as ``alert_dt`` records and a per-code tally of
+them (the layouts: ``docs/records.md``). The blocks the loop needs more than
+once (closing a trade, marking equity, running out of money, raising an alert)
+are small jitted functions of their own. The pandas-facing layer is
+:mod:`algobt.engine.fast`; :func:`algobt.engine.fast.simulate_signals` is the
+one way in.
 
 Where a rule below looks odd it is the class broker's (backtesting.py 0.6's)
 rule, kept on purpose: margin for an all-in order is read at the fill bar's
