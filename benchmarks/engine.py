@@ -446,7 +446,7 @@ def canceled_report(cases: dict) -> tuple[list[str], list[dict]]:
         "## Canceled orders (one alert per canceled entry)",
         "",
         "The same SMA crossover on the minute data with too little cash; median warm wall "
-        "time in milliseconds (runs in brackets), all three measured in one process.",
+        "time in milliseconds (runs in brackets), all measured side by side in one process.",
         "",
         "| case | entries | "
         + " | ".join(label for _, label in CANCELED_ENGINES)
