@@ -79,7 +79,6 @@ class Alerts(Sequence):
         self._indexes = [index] if isinstance(index, pd.Index) else list(index)
         self.symbols = None if symbols is None else list(symbols)
         self.lot_size = lot_size
-        self._dicts: list[dict] | None = None
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple], index: pd.Index, *, lot_size=1) -> Alerts:
