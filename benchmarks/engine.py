@@ -2,6 +2,7 @@
 
     python benchmarks/engine.py                # full run, a few minutes
     python benchmarks/engine.py --quick        # 3 repeats, backtesting.py on daily only
+    python benchmarks/engine.py --canceled     # only the canceled-orders cases
 
 Not collected by pytest. Data are deterministic (fixed seed): 2,520 daily bars
 (10 years) and 1,000,000 one-minute bars (the first 100,000 of them are the
@@ -24,6 +25,12 @@ median wall time of up to ``--repeats`` runs within ``--budget`` seconds):
   vectorbt is not installed; its equity curve (``pf.value()``) is timed apart;
 * ``backtesting.py``: the same strategy class with backtesting.py's imports
   (its progress bar silenced).
+
+The canceled-orders cases (``CANCELED``; ``--canceled`` runs only them): the same
+signals with too little cash, so the broker cancels most entries (1M bars, ~14,000
+canceled) or all of them (200k bars), one alert each; the kernel alone,
+``from_signals`` with its stats and vectorbt's ``Portfolio.from_signals(...).stats()``
+side by side in one process.
 
 Every engine must agree with the kernel on trade count and final equity, else
 the run says MISMATCH and exits with 1. Also measured, each in a fresh
@@ -324,6 +331,171 @@ ENGINES = [
 ]
 
 
+# --- the canceled-orders case ----------------------------------------------------------------
+
+#: Cases where the broker cancels most entries, each raising an alert: key -> (label,
+#: bars of the minute data, cash, commission). With 1,000 of cash and 0.3 % per side
+#: the account runs low and cannot buy one unit (prices 36-397) for most of the run;
+#: with 30 it never can.
+CANCELED = {
+    "low_1m": ("1M bars, account runs low", 1_000_000, 1_000.0, 0.003),
+    "all_200k": ("200k bars, every entry canceled", 200_000, 30.0, 0.001),
+}
+CANCELED_ENGINES = (
+    ("kernel", "algobt simulate_signals (kernel alone)"),
+    ("from_signals", "algobt from_signals (with stats)"),
+    ("stats", "of which compute_stats alone"),
+    ("vectorbt", "vectorbt Portfolio.from_signals(...).stats()"),
+)
+
+
+def canceled_runs(df, up, down, cash: float, commission: float) -> dict:
+    """key -> run() returning (closed trades, final equity, alerts or None)."""
+    from algobt.engine.fast import from_signals, simulate_signals
+
+    arrays = [df[c].to_numpy() for c in ("Open", "High", "Low", "Close")]
+
+    def kernel():
+        sim = simulate_signals(*arrays, up, down, cash=cash, commission_rate=commission)
+        return len(sim.trades), float(sim.equity[-1]), len(sim.alerts)
+
+    def full():
+        result = from_signals(df, up, down, cash=cash, commission=commission)
+        return int(result["# Trades"]), float(result["Equity Final [$]"]), len(result.alerts)
+
+    from algobt.engine.fast import trades_from_records
+    from algobt.engine.metrics import compute_stats
+
+    sim = simulate_signals(*arrays, up, down, cash=cash, commission_rate=commission)
+    trades = trades_from_records(sim.trades, df.index, sl_on=False, tp_on=False)
+
+    def stats_only():
+        stats = compute_stats(trades, sim.equity, df, "x", risk_free_rate=0.0, warmup_bars=0)
+        return int(stats["# Trades"]), float(stats["Equity Final [$]"]), None
+
+    runs = {"kernel": kernel, "from_signals": full, "stats": stats_only}
+    if _available("vectorbt") is None:
+        import vectorbt as vbt
+
+        # Next-bar-open fills as in ``engine_vectorbt``; a Series index gives stats() its
+        # frequency.
+        entries, exits = np.r_[False, up[:-1]], np.r_[False, down[:-1]]
+
+        def vectorbt():
+            pf = vbt.Portfolio.from_signals(
+                df["Close"],
+                entries,
+                exits,
+                price=df["Open"],
+                fees=commission,
+                init_cash=cash,
+                size=np.inf,
+                size_granularity=1,
+            )
+            stats = pf.stats()
+            return int(stats["Total Closed Trades"]), float(stats["End Value"]), None
+
+        runs["vectorbt"] = vectorbt
+    return runs
+
+
+def run_canceled(args) -> dict:
+    """Time the canceled-orders cases, all engines side by side in this process."""
+    minute = make_data("minute_1m")
+    small = minute.iloc[:5_000]  # warm-up data (vectorbt's stats need a fixed frequency)
+    cases = {}
+    for key, (label, bars, cash, commission) in CANCELED.items():
+        df = minute.iloc[:bars]
+        up, down = cross_signals(df["Close"].to_numpy())
+        warm = canceled_runs(small, *cross_signals(small["Close"].to_numpy()), cash, commission)
+        case = {
+            "label": label,
+            "bars": bars,
+            "cash": cash,
+            "commission": commission,
+            "entries": int(up.sum()),
+            "cells": {},
+        }
+        for name, fn in canceled_runs(df, up, down, cash, commission).items():
+            warm[name]()  # imports and numba compilation, on small data
+            seconds, count, (trades, equity, alerts) = time_median(fn, args.repeats, args.budget)
+            case["cells"][name] = {
+                "median_s": seconds,
+                "runs": count,
+                "trades": trades,
+                "final_equity": equity,
+                "alerts": alerts,
+            }
+            print(
+                f"{label:34s} {name:13s} {fmt_ms(seconds):>10s} ms  (x{count})  {trades} trades, "
+                f"equity {equity:,.2f}, alerts {alerts}",
+                flush=True,
+            )
+        ref = case["cells"]["kernel"]
+        for cell in case["cells"].values():
+            cell["agrees"] = cell["trades"] == ref["trades"] and abs(
+                cell["final_equity"] - ref["final_equity"]
+            ) <= 1e-9 * max(abs(ref["final_equity"]), 1.0)
+        cases[key] = case
+    return cases
+
+
+def canceled_report(cases: dict) -> tuple[list[str], list[dict]]:
+    """Markdown lines and targets for the canceled-orders cases."""
+    lines = [
+        "## Canceled orders (one alert per canceled entry)",
+        "",
+        "The same SMA crossover on the minute data with too little cash; median warm wall "
+        "time in milliseconds (runs in brackets), all measured side by side in one process.",
+        "",
+        "| case | entries | "
+        + " | ".join(label for _, label in CANCELED_ENGINES)
+        + " | trades | alerts |",
+        "|---|---:|" + "---:|" * (len(CANCELED_ENGINES) + 2),
+    ]
+    targets = []
+    for case in cases.values():
+        cells = case["cells"]
+        row = []
+        for name, _ in CANCELED_ENGINES:
+            c = cells.get(name)
+            if c is None:
+                row.append("not run")
+            else:
+                flag = "" if c["agrees"] else " MISMATCH"
+                row.append(f"{fmt_ms(c['median_s'])} ({c['runs']}){flag}")
+        ref = cells["kernel"]
+        lines.append(
+            f"| {case['label']} (cash {case['cash']:g}, commission {case['commission']:.1%}) "
+            f"| {case['entries']:,} | " + " | ".join(row) + f" | {ref['trades']:,} | "
+            f"{ref['alerts']:,} |"
+        )
+        kernel, full = ref["median_s"], cells["from_signals"]["median_s"]
+        if case["bars"] >= 1_000_000:  # on 200k bars the kernel alone takes under 1 ms
+            targets.append(
+                {
+                    "target": f"from_signals + stats within 4x its kernel ({case['label']})",
+                    "measured": f"{full / kernel:.1f}x the kernel",
+                    "met": full <= 4 * kernel,
+                }
+            )
+        if "vectorbt" in cells:
+            theirs = cells["vectorbt"]["median_s"]
+            targets.append(
+                {
+                    "target": f"from_signals + stats <= 1/2 of vectorbt's ({case['label']})",
+                    "measured": f"{theirs / full:.0f}x faster",
+                    "met": full <= theirs / 2,
+                }
+            )
+    lines += ["", "| target | measured | met |", "|---|---:|:---:|"]
+    lines += [
+        f"| {t['target']} | {t['measured']} | {'yes' if t['met'] else 'NO'} |" for t in targets
+    ]
+    lines.append("")
+    return lines, targets
+
+
 def _available(module: str | None) -> str | None:
     """None if importable, else why not."""
     if module is None:
@@ -455,6 +627,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="3 repeats, 5 s budget, backtesting.py on daily data only",
     )
+    parser.add_argument(
+        "--canceled",
+        action="store_true",
+        help="only the canceled-orders cases (results/engine_canceled.md and .json)",
+    )
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     parser.add_argument("probe_args", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -467,6 +644,8 @@ def main(argv=None) -> int:
 
     warnings.simplefilter("ignore")
     os.environ.setdefault("TQDM_DISABLE", "1")  # backtesting.py's progress bar
+    if args.canceled:
+        return write_canceled(run_canceled(args), args)
     datasets = {name: make_data(name) for name in SIZES}
     signals = {name: cross_signals(df["Close"].to_numpy()) for name, df in datasets.items()}
     rows, mismatches = [], []
@@ -509,12 +688,13 @@ def main(argv=None) -> int:
                 flush=True,
             )
 
+    canceled = run_canceled(args)
     memory = run_probe("memory")
     cold = {
         kind: [run_probe("cold", kind) for _ in range(3)]
         for kind in ("simulate_signals", "from_signals")
     }
-    report = build_report(rows, memory, cold, mismatches, args)
+    report = build_report(rows, memory, cold, mismatches, args, canceled)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "engine.md").write_text(report["markdown"])
     (RESULTS / "engine.json").write_text(json.dumps(report["json"], indent=2, default=float) + "\n")
@@ -523,7 +703,36 @@ def main(argv=None) -> int:
     return 1 if mismatches else 0
 
 
-def build_report(rows, memory, cold, mismatches, args) -> dict:
+def write_canceled(cases: dict, args) -> int:
+    """Write the canceled-orders cases alone (``--canceled``)."""
+    lines, targets = canceled_report(cases)
+    markdown = "\n".join(["# Engine benchmark: canceled orders", "", *lines])
+    data = {
+        "machine": _machine(),
+        "settings": {"repeats": args.repeats, "budget_s": args.budget, "seed": SEED},
+        "cases": cases,
+        "targets": targets,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine_canceled.md").write_text(markdown)
+    (RESULTS / "engine_canceled.json").write_text(json.dumps(data, indent=2, default=float) + "\n")
+    print()
+    print(markdown)
+    mismatched = [c for case in cases.values() for c in case["cells"].values() if not c["agrees"]]
+    return 1 if mismatched else 0
+
+
+def _machine() -> dict:
+    return {
+        "arch": platform.machine(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def build_report(rows, memory, cold, mismatches, args, canceled=None) -> dict:
     def cell(key, name):
         for row in rows:
             if row["engine"] == key:
@@ -642,6 +851,10 @@ def build_report(rows, memory, cold, mismatches, args) -> dict:
             f"{fmt_ms(med['process_wall_s'])} ms |"
         )
 
+    canceled_targets = []
+    if canceled:
+        canceled_lines, canceled_targets = canceled_report(canceled)
+        lines += ["", *canceled_lines]
     if mismatches:
         lines += ["", "## MISMATCHES", ""] + [f"- {m}" for m in mismatches]
     lines.append("")
@@ -664,7 +877,9 @@ def build_report(rows, memory, cold, mismatches, args) -> dict:
             "slow": SLOW,
         },
         "engines": rows,
-        "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets],
+        "targets": [{"target": t, "measured": m, "met": ok} for t, m, ok in targets]
+        + canceled_targets,
+        "canceled": canceled,
         "memory": memory,
         "cold_start": cold,
         "mismatches": mismatches,

@@ -22,6 +22,7 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
+from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
 from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
 from algobt.engine.result import Result
@@ -171,7 +172,7 @@ class Backtest:
             symbol=self.symbol,
             strategy_name=type(strategy).__name__,
             open_trades=len(broker.trades),
-            alerts=broker.alerts,
+            alerts=Alerts.from_rows(broker.alerts, df.index, lot_size=broker.lot_size),
             settings={**self._settings, "finalize_trades": self._finalize_trades},
         )
 

@@ -29,6 +29,7 @@ from math import copysign, floor, isfinite
 import numpy as np
 from numba import njit
 
+from algobt.engine.enums import AlertCode
 from algobt.errors import ConfigError, StrategyError
 
 CommissionFunc = Callable[[float, float], float]
@@ -395,7 +396,8 @@ class Broker:
         self.trades: list[Trade] = []
         self.closed_trades: list[Trade] = []
         self.position = Position(self)
-        self.alerts: list[dict] = []
+        # Alerts as (col, code, bar, size, equity) rows of ``enums.alert_dt``.
+        self.alerts: list[tuple] = []
         # Running totals of the open trades: units and Σ size × entry price.
         self.position_size = 0
         self._position_cost = 0.0
@@ -469,16 +471,9 @@ class Broker:
         lots = round(units / self.lot_size) if nearest else floor(units / self.lot_size + 1e-9)
         return round(lots * self.lot_size, 12)
 
-    def _alert(self, code: str, message: str):
-        self.alerts.append(
-            {
-                "level": "warning",
-                "code": code,
-                "bar": self.i,
-                "time": self.index[self.i],
-                "message": message,
-            }
-        )
+    def _alert(self, code: int, size: float = 0.0, equity: float = np.nan):
+        """Raise an ``AlertCode`` on the current bar (its text: ``enums.ALERT_TEXT``)."""
+        self.alerts.append((0, code, self.i, size, equity))
 
     # --- orders ------------------------------------------------------------------------
     def new_order(
@@ -538,7 +533,7 @@ class Broker:
             self.cash = 0.0
             self._equity[i:] = 0.0
             self._log, self._marked_to = [], len(self._equity)
-            self._alert("out_of_money", "equity fell to zero or below; the run stopped here")
+            self._alert(AlertCode.OutOfMoney, 0.0, equity)
             raise OutOfMoney
         self._log_state(i)
 
@@ -608,21 +603,14 @@ class Broker:
                     budget // per_unit_cost if self._whole_units else budget / per_unit_cost
                 )
                 if not units:
-                    self._alert(
-                        "order_canceled",
-                        f"relative-sized order canceled: not enough margin for one lot "
-                        f"(equity={self.equity:.2f})",
-                    )
+                    self._alert(AlertCode.NoLotAffordable, size, self.equity)
                     self.orders.remove(order)
                     continue
                 size = copysign(units, size)
             elif not self._whole_units:
                 units = self.round_units(abs(size))
                 if not units:
-                    self._alert(
-                        "order_canceled",
-                        f"order of {size:g} units is below one lot of {self.lot_size}",
-                    )
+                    self._alert(AlertCode.BelowOneLot, size, self.equity)
                     self.orders.remove(order)
                     continue
                 size = copysign(units, size)
@@ -646,11 +634,7 @@ class Broker:
             if margin is None:
                 margin = self.margin_available
             if abs(need) * per_unit_cost > margin * self.leverage:
-                self._alert(
-                    "order_canceled",
-                    f"order of {size:g} units canceled: not enough margin "
-                    f"(equity={self.equity:.2f})",
-                )
+                self._alert(AlertCode.NoMargin, size, self.equity)
                 self.orders.remove(order)
                 continue
 
@@ -672,11 +656,7 @@ class Broker:
                     elif (
                         low <= (order.sl or -np.inf) <= high or low <= (order.tp or -np.inf) <= high
                     ):
-                        self._alert(
-                            "ambiguous_bracket",
-                            "SL/TP would trigger on the bar its stop/limit entry filled; "
-                            "it is checked from the next bar on",
-                        )
+                        self._alert(AlertCode.AmbiguousBracket)
             self.orders.remove(order)
 
         if reprocess:

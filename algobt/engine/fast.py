@@ -43,9 +43,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from algobt.engine.alerts import Alerts
 from algobt.engine.backtest import _check_data, _check_number, trades_frame
 from algobt.engine.broker import make_commission
-from algobt.engine.fast_nb import AlertCode, alert_dt, simulate_signals_nb, trade_dt
+from algobt.engine.enums import SimSettings, alert_dt, trade_dt
+from algobt.engine.fast_nb import simulate_signals_nb
 from algobt.engine.metrics import compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import _FULL_EQUITY, Strategy
@@ -121,12 +123,14 @@ def _is_on(pct) -> bool:
 
 class Simulation(NamedTuple):
     """What the kernel returns: ``equity`` (money at every bar's close),
-    ``trades`` (closed trades, ``fast_nb.trade_dt`` records), ``alerts``
-    (``fast_nb.alert_dt`` records) and ``open_trades`` (0 or 1)."""
+    ``trades`` (closed trades, ``enums.trade_dt`` records), ``alerts``
+    (``enums.alert_dt`` records), ``alert_tally`` (``enums.alert_tally_dt``,
+    one per alert code: count, first and last bar) and ``open_trades`` (0 or 1)."""
 
     equity: np.ndarray
     trades: np.ndarray
     alerts: np.ndarray
+    alert_tally: np.ndarray
     open_trades: int
 
 
@@ -151,11 +155,14 @@ def simulate_signals(
     tp_pct=None,
     trade_on_close=False,
     finalize_trades=False,
+    col=0,
 ) -> Simulation:
     """Run the kernel on bare arrays: no validation, no stats (see :func:`from_signals`).
 
     Prices are float64 arrays, signals bool arrays, all of one length; arrays
-    already of those types and contiguous are used without a copy.
+    already of those types and contiguous are used without a copy. The keyword
+    arguments are those of :class:`algobt.engine.enums.SimSettings` (``col``: the
+    column index written into the records); this is the kernel's one entry point.
 
     >>> import numpy as np
     >>> px = np.array([10.0, 10.0, 11.0, 12.0])
@@ -168,6 +175,20 @@ def simulate_signals(
     no_signal = None
     if short_entries is None or short_exits is None:
         no_signal = np.zeros(n, dtype=bool)
+    settings = SimSettings(
+        cash=float(cash),
+        commission_rate=float(commission_rate),
+        commission_fixed=float(commission_fixed),
+        spread=float(spread),
+        slippage=float(slippage),
+        size=float(size),
+        lot_size=float(lot_size),
+        sl_pct=_pct(sl_pct),
+        tp_pct=_pct(tp_pct),
+        trade_on_close=bool(trade_on_close),
+        finalize_trades=bool(finalize_trades),
+        col=int(col),
+    )
     return Simulation(
         *simulate_signals_nb(
             _prices(open),
@@ -178,17 +199,7 @@ def simulate_signals(
             _bools(exits),
             no_signal if short_entries is None else _bools(short_entries),
             no_signal if short_exits is None else _bools(short_exits),
-            float(cash),
-            float(commission_rate),
-            float(commission_fixed),
-            float(spread),
-            float(slippage),
-            float(size),
-            float(lot_size),
-            _pct(sl_pct),
-            _pct(tp_pct),
-            bool(trade_on_close),
-            bool(finalize_trades),
+            settings,
         )
     )
 
@@ -284,28 +295,26 @@ def from_signals(
             )
 
     none = np.zeros(n, dtype=bool)
-    prices = {
-        c: np.ascontiguousarray(df[c].to_numpy(dtype=np.float64))
-        for c in ("Open", "High", "Low", "Close")
-    }
-    equity, records, alert_records, open_trades = simulate_signals_nb(
-        prices["Open"],
-        prices["High"],
-        prices["Low"],
-        prices["Close"],
-        *(none if signals[k] is None else signals[k] for k in SIGNAL_NAMES),
-        float(cash),
-        rate,
-        fixed,
-        float(spread),
-        float(slippage),
-        float(size),
-        float(lot_size),
-        sl_pct,
-        tp_pct,
-        bool(trade_on_close),
-        bool(finalize_trades),
+    prices = [df[c].to_numpy(dtype=np.float64) for c in ("Open", "High", "Low", "Close")]
+    sim = simulate_signals(
+        *prices,
+        signals["entries"],
+        signals["exits"],
+        short_entries=none if signals["short_entries"] is None else signals["short_entries"],
+        short_exits=none if signals["short_exits"] is None else signals["short_exits"],
+        cash=cash,
+        commission_rate=rate,
+        commission_fixed=fixed,
+        spread=spread,
+        slippage=slippage,
+        size=size,
+        lot_size=lot_size,
+        sl_pct=None if math.isnan(sl_pct) else sl_pct,
+        tp_pct=None if math.isnan(tp_pct) else tp_pct,
+        trade_on_close=trade_on_close,
+        finalize_trades=finalize_trades,
     )
+    equity, records, open_trades = sim.equity, sim.trades, sim.open_trades
 
     whole_units = float(lot_size) == 1.0
     trades = trades_from_records(
@@ -341,7 +350,7 @@ def from_signals(
         symbol=symbol or df.attrs.get("symbol") or "DATA",
         strategy_name="SignalStrategy",
         open_trades=int(open_trades),
-        alerts=alerts_from_records(alert_records, df.index, lot_size),
+        alerts=alerts_from_records(sim.alerts, df.index, lot_size),
         settings=settings,
     )
 
@@ -377,7 +386,7 @@ def trades_from_records(
             "TP": records["tp"].copy() if tp_on else [None] * k,
             "PnL": records["pnl"].copy(),
             "Commission": records["commission"].copy(),
-            "ReturnPct": records["return_pct"].copy(),
+            "ReturnPct": records["return_frac"].copy(),
             "EntryTime": index.take(entry_bar),
             "ExitTime": index.take(exit_bar),
         }
@@ -387,36 +396,10 @@ def trades_from_records(
     return frame
 
 
-_ALERT_TEXT = {
-    AlertCode.NoLotAffordable: "relative-sized order canceled: not enough margin for one lot "
-    "(equity={equity:.2f})",
-    AlertCode.BelowOneLot: "order of {size:g} units is below one lot of {lot_size}",
-    AlertCode.NoMargin: "order of {size:g} units canceled: not enough margin (equity={equity:.2f})",
-    AlertCode.OutOfMoney: "equity fell to zero or below; the run stopped here",
-}
-_ALERT_CODE = {
-    AlertCode.NoLotAffordable: "order_canceled",
-    AlertCode.BelowOneLot: "order_canceled",
-    AlertCode.NoMargin: "order_canceled",
-    AlertCode.OutOfMoney: "out_of_money",
-}
-
-
-def alerts_from_records(records: np.ndarray, index: pd.Index, lot_size=1) -> list[dict]:
-    """The kernel's alert records as the class broker's alert dicts."""
-    records = np.asarray(records, dtype=alert_dt)
-    return [
-        {
-            "level": "warning",
-            "code": _ALERT_CODE[int(r["code"])],
-            "bar": int(r["bar"]),
-            "time": index[int(r["bar"])],
-            "message": _ALERT_TEXT[int(r["code"])].format(
-                size=float(r["size"]), equity=float(r["equity"]), lot_size=lot_size
-            ),
-        }
-        for r in records
-    ]
+def alerts_from_records(records: np.ndarray, index: pd.Index, lot_size=1) -> Alerts:
+    """The kernel's alert records as a run's :class:`~algobt.engine.alerts.Alerts`
+    (which read as the class broker's alert dicts)."""
+    return Alerts(np.asarray(records, dtype=alert_dt), index, lot_size=lot_size)
 
 
 def _check_signal(name: str, values, index: pd.Index, *, required: bool = False):

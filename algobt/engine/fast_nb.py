@@ -1,12 +1,16 @@
 """The fast path's kernel: a whole signal backtest in one numba pass.
 
 :func:`simulate_signals_nb` replays, bar for bar and float for float, what the
-class API's ``SimBroker`` does for :class:`algobt.engine.fast.SignalStrategy`
-(one trade at a time, market orders, optional stop-loss/take-profit), so the
-two give identical trades. It takes arrays and scalars only and returns arrays:
-the per-bar equity, the closed trades as :data:`trade_dt` records and the
-broker's warnings as :data:`alert_dt` records. The pandas-facing layer is
-:mod:`algobt.engine.fast`.
+class API's broker does for :class:`algobt.engine.fast.SignalStrategy` (one
+trade at a time, market orders, optional stop-loss/take-profit), so the two give
+identical trades. It takes arrays and a :class:`~algobt.engine.enums.SimSettings`
+and returns arrays: the per-bar equity, the closed trades as ``trade_dt``
+records, the broker's warnings as ``alert_dt`` records and a per-code tally of
+them (the layouts: ``docs/records.md``). The blocks the loop needs more than
+once (closing a trade, marking equity, running out of money, raising an alert)
+are small jitted functions of their own. The pandas-facing layer is
+:mod:`algobt.engine.fast`; :func:`algobt.engine.fast.simulate_signals` is the
+one way in.
 
 Where a rule below looks odd it is the class broker's (backtesting.py 0.6's)
 rule, kept on purpose: margin for an all-in order is read at the fill bar's
@@ -17,51 +21,18 @@ the last bar with the orders the last ``next()`` placed.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 from numba import njit
 
-#: A closed trade. ``size``: signed units (negative = short); ``entry_bar``/
-#: ``exit_bar``: bar positions (a ``trade_on_close`` fill is on the signal bar);
-#: prices in quote currency, ``entry_price`` including spread and slippage,
-#: ``exit_price`` including slippage; ``sl``/``tp``: the stop-loss/take-profit
-#: prices (NaN when off); ``pnl`` and ``commission`` (entry + exit) in money,
-#: ``pnl`` net of commission; ``return_pct``: a fraction (0.05 = 5 %) of the
-#: entry value, net of commission.
-trade_dt = np.dtype(
-    [
-        ("size", np.float64),
-        ("entry_bar", np.int64),
-        ("exit_bar", np.int64),
-        ("entry_price", np.float64),
-        ("exit_price", np.float64),
-        ("sl", np.float64),
-        ("tp", np.float64),
-        ("pnl", np.float64),
-        ("commission", np.float64),
-        ("return_pct", np.float64),
-    ],
-    align=True,
+from algobt.engine.enums import (
+    N_ALERT_CODES,
+    AlertCode,
+    OpenTrade,
+    SimSettings,
+    alert_dt,
+    alert_tally_dt,
+    trade_dt,
 )
-
-#: A broker warning: ``bar`` it happened on, ``code`` (:data:`AlertCode`), the
-#: order's signed ``size`` (units, or the fraction when it could not be sized)
-#: and the account ``equity`` at that moment.
-alert_dt = np.dtype(
-    [("bar", np.int64), ("code", np.int64), ("size", np.float64), ("equity", np.float64)],
-    align=True,
-)
-
-
-class AlertCodeT(NamedTuple):
-    NoLotAffordable: int = 0  # an all-in/fraction order could not buy one lot
-    BelowOneLot: int = 1  # a unit-sized order rounds down to zero lots
-    NoMargin: int = 2  # a unit-sized order costs more than the equity
-    OutOfMoney: int = 3  # equity fell to zero or below; the run stopped
-
-
-AlertCode = AlertCodeT()
 
 # Beyond 2**13 a double's spacing exceeds 1e-12, so rounding to 12 decimals
 # gives the number back (see _round12_nb).
@@ -111,132 +82,116 @@ def _round_units_nb(units, lot_size, whole_units):
 
 
 @njit(cache=True)
-def _record_trade_nb(
-    trades,
-    k,
-    size,
-    entry_bar,
-    entry_price,
-    entry_commission,
-    sl,
-    tp,
-    exit_price,
-    exit_bar,
-    commission_rate,
-    commission_fixed,
-):
-    """Write the closed trade into ``trades[k]``; return the cash it adds to the account."""
-    exit_commission = commission_fixed + abs(size) * exit_price * commission_rate
-    commissions = exit_commission + entry_commission
-    rec = trades[k]
-    rec["size"] = size
-    rec["entry_bar"] = entry_bar
-    rec["exit_bar"] = exit_bar
-    rec["entry_price"] = entry_price
-    rec["exit_price"] = exit_price
-    rec["sl"] = sl
-    rec["tp"] = tp
-    rec["pnl"] = size * (exit_price - entry_price) - commissions
-    rec["commission"] = commissions
-    sign = 1.0 if size > 0 else -1.0
-    rec["return_pct"] = sign * (exit_price / entry_price - 1) - commissions / (
-        abs(size) * entry_price
-    )
-    return size * (exit_price - entry_price) - exit_commission
+def flat_trade_nb():
+    """No open trade."""
+    return OpenTrade(0.0, 0.0, 0, 0.0, np.nan, np.nan)
 
 
 @njit(cache=True)
-def _add_alert_nb(alerts, a, bar, code, size, equity):
+def close_trade_nb(trades, k, cash, trade, exit_price, exit_bar, s):
+    """Close ``trade`` at ``exit_price`` on ``exit_bar``: write it into ``trades[k]``.
+
+    Returns ``(cash, k + 1, flat)``: the cash after the trade's P&L and exit
+    commission, the next free record and the flat (no) trade.
+    """
+    size = trade.size
+    entry_price = trade.entry_price
+    exit_commission = s.commission_fixed + abs(size) * exit_price * s.commission_rate
+    commissions = exit_commission + trade.entry_commission
+    rec = trades[k]
+    rec["col"] = s.col
+    rec["size"] = size
+    rec["entry_bar"] = trade.entry_bar
+    rec["exit_bar"] = exit_bar
+    rec["entry_price"] = entry_price
+    rec["exit_price"] = exit_price
+    rec["sl"] = trade.sl
+    rec["tp"] = trade.tp
+    rec["pnl"] = size * (exit_price - entry_price) - commissions
+    rec["commission"] = commissions
+    sign = 1.0 if size > 0 else -1.0
+    rec["return_frac"] = sign * (exit_price / entry_price - 1) - commissions / (
+        abs(size) * entry_price
+    )
+    cash += size * (exit_price - entry_price) - exit_commission
+    return cash, k + 1, flat_trade_nb()
+
+
+@njit(cache=True)
+def add_alert_nb(alerts, a, tally, col, code, bar, size, equity):
+    """Write an alert into ``alerts[a]`` and count it in ``tally[code]``; return ``a + 1``."""
     rec = alerts[a]
-    rec["bar"] = bar
+    rec["col"] = col
     rec["code"] = code
+    rec["bar"] = bar
     rec["size"] = size
     rec["equity"] = equity
+    t = tally[code]
+    if t["count"] == 0:
+        t["first_bar"] = bar
+    t["count"] += 1
+    t["last_bar"] = bar
     return a + 1
 
 
 @njit(cache=True)
-def _out_of_money_nb(
-    i,
-    close,
-    equity,
-    value,
-    trades,
-    k,
-    alerts,
-    a,
-    cash,
-    t_size,
-    t_bar,
-    t_entry,
-    t_commission,
-    t_sl,
-    t_tp,
-    commission_rate,
-    commission_fixed,
-):
-    """Equity at or below zero: close out at bar ``i``'s close, equity 0 from there on."""
-    if t_size != 0.0:
-        cash += _record_trade_nb(
-            trades,
-            k,
-            t_size,
-            t_bar,
-            t_entry,
-            t_commission,
-            t_sl,
-            t_tp,
-            close[i],
-            i,
-            commission_rate,
-            commission_fixed,
-        )
-        k += 1
-        t_size = 0.0
-    equity[i:] = 0.0
-    a = _add_alert_nb(alerts, a, i, AlertCode.OutOfMoney, 0.0, value)
-    return cash, k, a, t_size
+def new_alert_tally_nb(col):
+    """One empty tally per alert code for column ``col``."""
+    tally = np.empty(N_ALERT_CODES, dtype=alert_tally_dt)
+    for c in range(N_ALERT_CODES):
+        tally[c]["col"] = col
+        tally[c]["code"] = c
+        tally[c]["count"] = 0
+        tally[c]["first_bar"] = -1
+        tally[c]["last_bar"] = -1
+    return tally
 
 
 @njit(cache=True)
-def simulate_signals_nb(
-    open_,
-    high,
-    low,
-    close,
-    entries,
-    exits,
-    short_entries,
-    short_exits,
-    cash,
-    commission_rate,
-    commission_fixed,
-    spread,
-    slippage,
-    size,
-    lot_size,
-    sl_pct,
-    tp_pct,
-    trade_on_close,
-    finalize_trades,
-):
+def mark_nb(i, close, equity, cash, trade):
+    """Mark bar ``i`` to its close (cash plus the open trade's unrealized P&L); return it."""
+    value = cash + (close[i] * trade.size - trade.size * trade.entry_price)
+    equity[i] = value
+    return value
+
+
+@njit(cache=True)
+def out_of_money_nb(i, close, equity, value, cash, trade, trades, k, alerts, a, tally, s):
+    """Equity ``value`` at bar ``i`` is zero or below: the broker closes the open trade at
+    that close, equity is 0 from there on and an ``OutOfMoney`` alert is raised.
+
+    Returns ``(cash, k, a, trade)``.
+    """
+    if trade.size != 0.0:
+        cash, k, trade = close_trade_nb(trades, k, cash, trade, close[i], i, s)
+    equity[i:] = 0.0
+    a = add_alert_nb(alerts, a, tally, s.col, AlertCode.OutOfMoney, i, 0.0, value)
+    return cash, k, a, trade
+
+
+@njit(cache=True)
+def level_touched_nb(level, below, open_, high, low):
+    """Does the bar reach ``level`` (from above when ``below``, else from below), and at
+    what raw price does it fill there (the open when the bar gaps through it)?"""
+    if below:
+        return low <= level, min(open_, level)
+    return high >= level, max(open_, level)
+
+
+@njit(cache=True)
+def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, short_exits, s):
     """Backtest entry/exit signals with the class broker's rules, in one pass.
 
     open_, high, low, close: float64 prices per bar. entries, exits,
     short_entries, short_exits: bool per bar, acted on in that bar's ``next()``
-    (bar 0 has none). cash: starting money. commission_rate: fraction of the
-    traded value and commission_fixed: money, both per fill. spread: fraction
-    added to the entry price. slippage: fraction every fill moves against the
-    trader. size: fraction of equity when < 1, else units. lot_size: quantities
-    are rounded down to a multiple of it (1 = whole units). sl_pct/tp_pct:
-    stop-loss/take-profit distance in percent of the signal bar's close (NaN =
-    off). trade_on_close: fill at the signal bar's close instead of the next
-    open. finalize_trades: close the open trade at the end like
-    ``Backtest(finalize_trades=True)``.
+    (bar 0 has none). s: :class:`algobt.engine.enums.SimSettings` (cash, costs,
+    sizing, stop-loss/take-profit, fill timing, the column index).
 
-    Returns ``(equity, trades, alerts, open_trades)``: float64 equity at every
-    bar's close, :data:`trade_dt` records in closing order, :data:`alert_dt`
-    records, and the number of trades left open (0 or 1).
+    Returns ``(equity, trades, alerts, alert_tally, open_trades)``: float64
+    equity at every bar's close, :data:`trade_dt` records in closing order,
+    :data:`alert_dt` records in the order raised, one :data:`alert_tally_dt`
+    per alert code (count, first and last bar) and the number of trades left
+    open (0 or 1).
     """
     n = close.shape[0]
     equity = np.empty(n)
@@ -245,33 +200,31 @@ def simulate_signals_nb(
         capacity += entries[i] | short_entries[i]
     trades = np.empty(capacity, dtype=trade_dt)
     alerts = np.empty(capacity + 1, dtype=alert_dt)
+    tally = new_alert_tally_nb(s.col)
     k = 0
     a = 0
 
     # Per-run constants; each equals the expression the broker evaluates per fill.
+    cash = s.cash
+    commission_rate = s.commission_rate
+    commission_fixed = s.commission_fixed
+    size = s.size
+    lot_size = s.lot_size
     whole_units = lot_size == 1.0
-    buy_slip = 1.0 + slippage
-    sell_slip = 1.0 - slippage
-    buy_spread = 1.0 + spread
-    sell_spread = 1.0 - spread
-    use_sl = not np.isnan(sl_pct)
-    use_tp = not np.isnan(tp_pct)
-    long_sl = 1 - sl_pct / 100
-    short_sl = 1 + sl_pct / 100
-    long_tp = 1 + tp_pct / 100
-    short_tp = 1 - tp_pct / 100
+    buy_slip = 1.0 + s.slippage
+    sell_slip = 1.0 - s.slippage
+    buy_spread = 1.0 + s.spread
+    sell_spread = 1.0 - s.spread
+    use_sl = not np.isnan(s.sl_pct)
+    use_tp = not np.isnan(s.tp_pct)
+    long_sl = 1 - s.sl_pct / 100
+    short_sl = 1 + s.sl_pct / 100
+    long_tp = 1 + s.tp_pct / 100
+    short_tp = 1 - s.tp_pct / 100
     order_size = abs(size)
     fraction = order_size < 1
 
-    # The one open trade (size 0 = flat) and the account's running totals.
-    t_size = 0.0
-    t_entry = 0.0
-    t_bar = 0
-    t_commission = 0.0
-    t_sl = np.nan
-    t_tp = np.nan
-    pos_size = 0.0
-    pos_cost = 0.0
+    trade = flat_trade_nb()  # the one open trade
     # Orders placed by the last next(): a market close, a market entry (+1/-1).
     pend_close = False
     pend_dir = 0
@@ -284,33 +237,16 @@ def simulate_signals_nb(
     # fills on the last bar again (j = i), as Backtest(finalize_trades=True) does.
     for i in range(1, n):
         # Mark to the close; at zero equity the broker closes out and the run stops.
-        value = cash + (close[i] * pos_size - pos_cost)
-        equity[i] = value
+        value = mark_nb(i, close, equity, cash, trade)
         if value <= 0:
-            cash, k, a, t_size = _out_of_money_nb(
-                i,
-                close,
-                equity,
-                value,
-                trades,
-                k,
-                alerts,
-                a,
-                cash,
-                t_size,
-                t_bar,
-                t_entry,
-                t_commission,
-                t_sl,
-                t_tp,
-                commission_rate,
-                commission_fixed,
+            cash, k, a, trade = out_of_money_nb(
+                i, close, equity, value, cash, trade, trades, k, alerts, a, tally, s
             )
             break
 
         # next(): exits, then at most one entry (see fast.SignalStrategy).
-        is_long = pos_size > 0
-        is_short = pos_size < 0
+        is_long = trade.size > 0
+        is_short = trade.size < 0
         if (is_long and exits[i]) or (is_short and short_exits[i]):
             pend_close = True
         go_long = entries[i]
@@ -330,14 +266,14 @@ def simulate_signals_nb(
 
         j = i + 1
         if j == n:
-            if not finalize_trades:
+            if not s.finalize_trades:
                 break
             j = i
-            pend_close = pend_close or t_size != 0.0
+            pend_close = pend_close or trade.size != 0.0
 
         # Most bars have nothing to fill or check.
         if pend_close or pend_dir != 0 or armed:
-            if trade_on_close:
+            if s.trade_on_close:
                 market_price = close[j - 1]
                 market_bar = j - 1
             else:
@@ -347,26 +283,9 @@ def simulate_signals_nb(
             # 1. A close order is first in the broker's queue.
             if pend_close:
                 pend_close = False
-                if t_size != 0.0:
-                    price = market_price * (sell_slip if t_size > 0 else buy_slip)
-                    cash += _record_trade_nb(
-                        trades,
-                        k,
-                        t_size,
-                        t_bar,
-                        t_entry,
-                        t_commission,
-                        t_sl,
-                        t_tp,
-                        price,
-                        market_bar,
-                        commission_rate,
-                        commission_fixed,
-                    )
-                    k += 1
-                    t_size = 0.0
-                    pos_size = 0.0
-                    pos_cost = 0.0
+                if trade.size != 0.0:
+                    price = market_price * (sell_slip if trade.size > 0 else buy_slip)
+                    cash, k, trade = close_trade_nb(trades, k, cash, trade, price, market_bar, s)
                     armed = False
 
             # 2./3. The trade's stop-loss, then its take-profit; then the entry, whose own
@@ -391,119 +310,79 @@ def simulate_signals_nb(
                         else:
                             units = _round_units_nb(budget / per_unit_cost, lot_size, False)
                         if units == 0.0:
-                            a = _add_alert_nb(
-                                alerts, a, j, AlertCode.NoLotAffordable, d * size, cash
-                            )
+                            a = add_alert_nb(
+                                alerts, a, tally, s.col, AlertCode.NoLotAffordable, j,
+                                d * size, cash,
+                            )  # fmt: skip
                             break
                     elif whole_units:
                         units = float(np.trunc(order_size))
                     else:
                         units = _round_units_nb(order_size, lot_size, False)
                         if units == 0.0:
-                            a = _add_alert_nb(alerts, a, j, AlertCode.BelowOneLot, d * size, cash)
+                            a = add_alert_nb(
+                                alerts, a, tally, s.col, AlertCode.BelowOneLot, j, d * size, cash
+                            )
                             break
                     if units * per_unit_cost > margin:
-                        a = _add_alert_nb(alerts, a, j, AlertCode.NoMargin, d * units, cash)
+                        a = add_alert_nb(
+                            alerts, a, tally, s.col, AlertCode.NoMargin, j, d * units, cash
+                        )
                         break
-                    t_size = d * units
-                    t_entry = entry_price
-                    t_bar = market_bar
-                    t_commission = commission_fixed + units * entry_price * commission_rate
-                    cash -= t_commission
-                    pos_size = t_size
-                    pos_cost = t_size * entry_price
-                    t_sl = pend_sl
-                    t_tp = pend_tp
-                    armed = not (np.isnan(t_sl) and np.isnan(t_tp))
+                    trade = OpenTrade(
+                        d * units,
+                        entry_price,
+                        market_bar,
+                        commission_fixed + units * entry_price * commission_rate,
+                        pend_sl,
+                        pend_tp,
+                    )
+                    cash -= trade.entry_commission
+                    armed = not (np.isnan(trade.sl) and np.isnan(trade.tp))
                 if not armed:
                     continue
-                if not np.isnan(t_sl):
-                    if t_size > 0:
-                        hit = low[j] <= t_sl
-                        price = min(open_[j], t_sl) * sell_slip
-                    else:
-                        hit = high[j] >= t_sl
-                        price = max(open_[j], t_sl) * buy_slip
+                long = trade.size > 0
+                exit_slip = sell_slip if long else buy_slip
+                if not np.isnan(trade.sl):
+                    hit, raw = level_touched_nb(trade.sl, long, open_[j], high[j], low[j])
                     if hit:
-                        cash += _record_trade_nb(
-                            trades,
-                            k,
-                            t_size,
-                            t_bar,
-                            t_entry,
-                            t_commission,
-                            t_sl,
-                            t_tp,
-                            price,
-                            j,
-                            commission_rate,
-                            commission_fixed,
+                        cash, k, trade = close_trade_nb(
+                            trades, k, cash, trade, raw * exit_slip, j, s
                         )
-                        k += 1
-                        t_size = 0.0
-                        pos_size = 0.0
-                        pos_cost = 0.0
                         armed = False
                         continue
-                if not np.isnan(t_tp):
-                    if t_size > 0:
-                        hit = high[j] >= t_tp
-                        price = max(open_[j], t_tp) * sell_slip
-                    else:
-                        hit = low[j] <= t_tp
-                        price = min(open_[j], t_tp) * buy_slip
+                if not np.isnan(trade.tp):
+                    hit, raw = level_touched_nb(trade.tp, not long, open_[j], high[j], low[j])
                     if hit:
-                        cash += _record_trade_nb(
-                            trades,
-                            k,
-                            t_size,
-                            t_bar,
-                            t_entry,
-                            t_commission,
-                            t_sl,
-                            t_tp,
-                            price,
-                            j,
-                            commission_rate,
-                            commission_fixed,
+                        cash, k, trade = close_trade_nb(
+                            trades, k, cash, trade, raw * exit_slip, j, s
                         )
-                        k += 1
-                        t_size = 0.0
-                        pos_size = 0.0
-                        pos_cost = 0.0
                         armed = False
             pend_dir = 0
 
         if j == i:  # the finalize pass: mark the last bar again
-            value = cash + (close[j] * pos_size - pos_cost)
-            equity[j] = value
+            value = mark_nb(j, close, equity, cash, trade)
             if value <= 0:
-                cash, k, a, t_size = _out_of_money_nb(
-                    j,
-                    close,
-                    equity,
-                    value,
-                    trades,
-                    k,
-                    alerts,
-                    a,
-                    cash,
-                    t_size,
-                    t_bar,
-                    t_entry,
-                    t_commission,
-                    t_sl,
-                    t_tp,
-                    commission_rate,
-                    commission_fixed,
+                cash, k, a, trade = out_of_money_nb(
+                    j, close, equity, value, cash, trade, trades, k, alerts, a, tally, s
                 )
 
     if n > 1:
         equity[0] = equity[1]  # bar 0 has no next(): backfilled, as the class API does
     elif n == 1:
         equity[0] = cash
-    open_trades = 1 if t_size != 0.0 else 0
-    return equity, trades[:k].copy(), alerts[:a].copy(), open_trades
+    open_trades = 1 if trade.size != 0.0 else 0
+    return equity, trades[:k].copy(), alerts[:a].copy(), tally, open_trades
 
 
-__all__ = ["AlertCode", "alert_dt", "simulate_signals_nb", "trade_dt"]
+__all__ = [
+    "AlertCode",
+    "SimSettings",
+    "add_alert_nb",
+    "alert_dt",
+    "close_trade_nb",
+    "mark_nb",
+    "out_of_money_nb",
+    "simulate_signals_nb",
+    "trade_dt",
+]

@@ -3,12 +3,17 @@
 It *is* a pandas Series with backtesting.py's keys (``result["Sharpe Ratio"]``,
 ``result._trades``), so code written against backtesting.py keeps working,
 and it adds the names algobt's other faces use: ``.stats``, ``.trades``,
-``.equity_curve``, ``.alerts`` and ``.to_dict()`` (SPEC's ``BacktestResult``).
+``.equity_curve``, ``.alerts`` and ``.to_dict()`` (the JSON ``BacktestResult``
+the server and the store use). ``.alerts`` is an :class:`~algobt.engine.alerts.Alerts`: the
+broker's warnings as records, read as a list of dicts, a frame (``to_frame()``)
+or one row per code (``summary()``); see ``docs/records.md``.
 """
 
 from __future__ import annotations
 
 import pandas as pd
+
+from algobt.engine.alerts import as_alerts
 
 
 class Result(pd.Series):
@@ -31,7 +36,7 @@ class Result(pd.Series):
         self.symbol = symbol
         self.strategy_name = strategy_name
         self.open_trades = open_trades
-        self.alerts = list(alerts or [])
+        self.alerts = as_alerts(alerts)
         self.settings = dict(settings or {})
 
     @property
@@ -55,7 +60,7 @@ class Result(pd.Series):
         return self["_equity_curve"]
 
     def to_dict(self, into=dict) -> dict:
-        """SPEC's ``BacktestResult``: JSON-ready (no NaN), percent units, ISO timestamps."""
+        """The JSON ``BacktestResult``: JSON-ready (no NaN), percent units, ISO timestamps."""
         from algobt.engine.metrics import backtest_result
 
         commission = self.settings.get("commission")

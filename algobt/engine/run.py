@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from algobt.engine.alerts import ALERT_MODES, Alerts, alerts_json
 from algobt.engine.backtest import Backtest
 from algobt.engine.config import RunConfig
 from algobt.engine.detect import detect_kind
@@ -76,9 +77,13 @@ class RunOutcome:
     strategy_name: str = ""
     kind: str = "python"
 
-    def to_dict(self) -> dict:
-        """The ``BacktestResult`` (docs/api.md) of the (combined) run, with the config echoed."""
-        return result_dict(self)
+    def to_dict(self, *, alerts: str = "summary") -> dict:
+        """The ``BacktestResult`` (docs/api.md) of the (combined) run, with the config echoed.
+
+        alerts: ``"summary"`` (one entry per symbol and alert code, with its count and
+        first/last bar) or ``"full"`` (every alert); see ``docs/records.md``.
+        """
+        return result_dict(self, alerts=alerts)
 
 
 def _runner(cfg: RunConfig):
@@ -209,13 +214,26 @@ def combine(
         symbol=",".join(per_symbol),
         strategy_name=strategy_name,
         open_trades=sum(r.open_trades for r in per_symbol.values()),
-        alerts=[dict(a, symbol=s) for s, r in per_symbol.items() for a in r.alerts],
+        alerts=_combined_alerts(per_symbol),
         settings=settings,
     )
 
 
-def result_dict(outcome: RunOutcome) -> dict:
-    """The ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
+def _combined_alerts(per_symbol: dict[str, Result]):
+    """The symbols' alerts one after another, each tagged with its symbol."""
+    parts = {s: r.alerts for s, r in per_symbol.items()}
+    if all(isinstance(a, Alerts) and a.symbols is None for a in parts.values()):
+        return Alerts.concat(parts)
+    return [dict(a, symbol=s) for s, alerts in parts.items() for a in alerts]
+
+
+def result_dict(outcome: RunOutcome, *, alerts: str = "summary") -> dict:
+    """The JSON ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats,
+    config, and the alerts as a summary (default) or in ``"full"``."""
+    if alerts not in ALERT_MODES:
+        raise ConfigError(
+            f"alerts={alerts!r}: give one of {', '.join(ALERT_MODES)}", field="alerts"
+        )
     cfg = outcome.config
     trades_by_symbol = {s: r.trades for s, r in outcome.per_symbol.items()}
     out = backtest_result(
@@ -247,14 +265,5 @@ def result_dict(outcome: RunOutcome) -> dict:
         }
     out["strategy_id"] = cfg.strategy_id
     out["kind"] = outcome.kind
-    out["alerts"] = [_json_alert(a) for a in outcome.result.alerts]
+    out["alerts"] = alerts_json(outcome.result.alerts, alerts)
     return out
-
-
-def _json_alert(alert: dict) -> dict:
-    stamp = alert.get("time")
-    return {
-        **alert,
-        "time": None if stamp is None else pd.Timestamp(stamp).isoformat(),
-        "bar": int(alert["bar"]) if alert.get("bar") is not None else None,
-    }

@@ -310,8 +310,9 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
         }
 
     try:
-        if job["mode"] == "run":
-            result = run_config(job["config"]).to_dict()
+        if job["mode"] in ("run", "run:full"):  # run:full: every alert, not the summary
+            alerts = "full" if job["mode"] == "run:full" else "summary"
+            result = run_config(job["config"]).to_dict(alerts=alerts)
             channel.send({"kind": "result", "result": result})
         else:
             for msg in events(job["config"]):

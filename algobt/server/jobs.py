@@ -106,12 +106,12 @@ class JobRunner:
         return self.isolate_python and detect_kind(config.get("strategy_code")) == "python"
 
     # --- one-shot runs -----------------------------------------------------------------------
-    def _run_blocking(self, config: dict) -> dict:
+    def _run_blocking(self, config: dict, alerts: str = "summary") -> dict:
         if self._isolated(config):
             from algobt.server.worker import run_isolated
 
-            return run_isolated(config, **self._limit_kwargs())
-        return run_config(config).to_dict()
+            return run_isolated(config, alerts=alerts, **self._limit_kwargs())
+        return run_config(config).to_dict(alerts=alerts)
 
     def _limit_kwargs(self) -> dict:
         """Limits and the worker pool for isolated runs (a started worker saves ~1 s)."""
@@ -125,11 +125,16 @@ class JobRunner:
             kwargs["limits"] = self.limits
         return kwargs
 
-    async def quick_run(self, raw: dict, *, source: str = "server") -> dict:
-        """Run now; save it (latest result of its strategy too); return the BacktestResult."""
+    async def quick_run(
+        self, raw: dict, *, source: str = "server", alerts: str = "summary"
+    ) -> dict:
+        """Run now; save it (latest result of its strategy too); return the BacktestResult.
+
+        alerts: ``"summary"`` (one entry per alert code, with its count) or ``"full"``
+        (every alert, in the answer and the store)."""
         config, strategy_id = self.resolve(raw)
         loop = asyncio.get_running_loop()
-        result = await loop.run_in_executor(self.executor, self._run_blocking, config)
+        result = await loop.run_in_executor(self.executor, self._run_blocking, config, alerts)
         run = await loop.run_in_executor(
             self.executor,
             lambda: self.store.record_run(

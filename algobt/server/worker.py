@@ -703,8 +703,10 @@ def run_isolated(
     cancel: threading.Event | None = None,
     pool: WorkerPool | None = None,
     usage: dict | None = None,
+    alerts: str = "summary",
 ) -> dict:
-    """``run_config(config).to_dict()``, computed in a fresh, limited worker process.
+    """``run_config(config).to_dict(alerts=alerts)``, computed in a fresh, limited worker
+    process (alerts: ``"summary"`` or ``"full"``).
 
     Returns the result dict, or raises the run's own ``ConfigError``/``DataError``/
     ``StrategyError`` (same message and field), or :class:`WorkerError` for a
@@ -718,7 +720,9 @@ def run_isolated(
     budget = _Budget(limits.wall_seconds)
     kill = True
     try:
-        end = worker.submit("run", config, limits, cancel, budget)
+        end = worker.submit(
+            "run:full" if alerts == "full" else "run", config, limits, cancel, budget
+        )
         while end is None:
             frame = worker.read_frame(budget, cancel, limits.max_message_mb * 2**20)
             if isinstance(frame, str):

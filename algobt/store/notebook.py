@@ -148,6 +148,7 @@ def save_run(
     strategy: the Strategy class, whose source is saved with the run and, for a
         new strategy, as its code.
     """
+    from algobt.engine.alerts import Alerts
     from algobt.engine.result import Result
     from algobt.engine.run import RunOutcome
 
@@ -163,7 +164,11 @@ def save_run(
             code = outcome.config.strategy_code
     elif isinstance(result_or_outcome, Result):
         result = result_or_outcome.to_dict()
-        alerts = [_json_alert(a) for a in result_or_outcome.alerts]
+        alerts = result_or_outcome.alerts
+        if isinstance(alerts, Alerts):
+            alerts = alerts.to_json()  # the summary: one row per code, with its count
+        else:
+            alerts = [_json_alert(a) for a in alerts]
         run_config = _config_of_result(result_or_outcome)
         name = strategy_name or result_or_outcome.strategy_name
     elif isinstance(result_or_outcome, dict):

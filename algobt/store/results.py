@@ -144,10 +144,10 @@ class ResultsMixin:
         )
         conn.executemany(
             "INSERT INTO backtest_alerts (run_id, level, code, message, symbol, bar, bar_time,"
-            " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " count, last_bar, last_time, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (run_id, a["level"], a["code"], a["message"], a["symbol"], a["bar"],
-                 a["bar_time"], now)
+                 a["bar_time"], a["count"], a["last_bar"], a["last_time"], now)
                 for a in prepared.alerts
             ],
         )  # fmt: skip

@@ -297,7 +297,23 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
+# --------------------------------------------------------------------------------------
+# Version 3: an alert row may stand for many alerts of one code (the run's alert
+# summary): how many, and the bar and time of the last one (``bar``/``bar_time``
+# hold the first). A row of one alert has count 1 and no last bar.
+# --------------------------------------------------------------------------------------
+_V3 = """
+ALTER TABLE backtest_alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+ALTER TABLE backtest_alerts ADD COLUMN last_bar INTEGER;
+ALTER TABLE backtest_alerts ADD COLUMN last_time TEXT
+"""
+
+
+def _v3(conn: sqlite3.Connection) -> None:
+    _run(conn, _V3)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -139,9 +139,8 @@ def _alert_row(alert: Any, i: int) -> dict:
     where = f"alerts[{i}]"
     if not isinstance(alert, dict):
         raise ConfigError(f"{where} must be an object", field=where)
-    stamp = alert.get("time", alert.get("bar_time"))
-    if stamp is not None and not isinstance(stamp, str):
-        stamp = stamp.isoformat() if hasattr(stamp, "isoformat") else str(stamp)
+    stamp = _stamp(alert.get("time", alert.get("bar_time")))
+    count = codec.integer(alert.get("count", 1), f"{where}.count", low=1)
     return {
         "level": str(alert.get("level") or "warning"),
         "code": str(alert.get("code") or ""),
@@ -149,7 +148,16 @@ def _alert_row(alert: Any, i: int) -> dict:
         "symbol": codec.text(alert.get("symbol"), f"{where}.symbol", max_len=64),
         "bar": codec.integer(alert.get("bar"), f"{where}.bar"),
         "bar_time": stamp,
+        "count": 1 if count is None else count,
+        "last_bar": codec.integer(alert.get("last_bar"), f"{where}.last_bar"),
+        "last_time": _stamp(alert.get("last_time")),
     }
+
+
+def _stamp(stamp):
+    if stamp is not None and not isinstance(stamp, str):
+        stamp = stamp.isoformat() if hasattr(stamp, "isoformat") else str(stamp)
+    return stamp
 
 
 def prepare_result(result: Any, alerts: Any = None) -> Prepared:
@@ -245,6 +253,9 @@ def alert_dict(row: sqlite3.Row) -> dict:
         "symbol": row["symbol"],
         "bar": row["bar"],
         "time": row["bar_time"],
+        "count": row["count"],
+        "last_bar": row["last_bar"],
+        "last_time": row["last_time"],
     }
 
 

@@ -177,6 +177,27 @@ def test_version_1_file_is_upgraded_with_its_data(tmp_path):
         assert store.integrity_check() == ["ok"]
 
 
+def test_version_2_alert_rows_read_as_single_alerts(tmp_path):
+    path = tmp_path / "v2.db"
+    make_v1_file(path)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    schema.MIGRATIONS[1](conn)  # version 2 as released
+    conn.execute(
+        "INSERT INTO backtest_alerts (run_id, code, message, bar, bar_time, created_at)"
+        " VALUES (7, 'out_of_money', 'equity fell', 17, '2024-06-03', ?)",
+        (T0,),
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.execute("COMMIT")
+    conn.close()
+    with Store(path) as store:
+        assert store.migrated_from == 2
+        (alert,) = store.list_alerts(7)
+        assert (alert["code"], alert["bar"], alert["time"]) == ("out_of_money", 17, "2024-06-03")
+        assert (alert["count"], alert["last_bar"], alert["last_time"]) == (1, None, None)
+
+
 def test_version_0_empty_file_is_upgraded(tmp_path):
     path = tmp_path / "v0.db"
     conn = sqlite3.connect(path)
@@ -206,7 +227,7 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
         Store(path)
     monkeypatch.undo()
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     columns = [row[1] for row in conn.execute("PRAGMA table_info(trades)")]
     assert "tag" not in columns
     conn.close()
@@ -215,7 +236,7 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
 
 
 def test_migrations_are_numbered_by_position():
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 2
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 3
     with Store(":memory:") as store:
         conn = store._db.connection()
         tables = {

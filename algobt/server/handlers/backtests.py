@@ -7,12 +7,22 @@ from algobt.server.handlers.base import ApiError, ApiHandler
 from algobt.server.jobs import status_view
 
 ID = r"(\d{1,18})"
+ALERT_MODES = ("summary", "full")
+
+
+def _alerts_arg(handler) -> str:
+    """``?alerts=summary`` (default: one entry per alert code, with its count) or
+    ``?alerts=full`` (every alert; see docs/records.md)."""
+    mode = handler.get_query_argument("alerts", "summary")
+    if mode not in ALERT_MODES:
+        raise ConfigError("alerts must be summary or full", field="alerts")
+    return mode
 
 
 class QuickRunHandler(ApiHandler):
     async def post(self):
         """Run now and answer with the ``BacktestResult`` (saved, latest result replaced)."""
-        result = await self.jobs.quick_run(self.get_json_body())
+        result = await self.jobs.quick_run(self.get_json_body(), alerts=_alerts_arg(self))
         self.send(result)
 
 
