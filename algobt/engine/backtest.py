@@ -6,15 +6,18 @@
     >>> result["Return [%]"]                                     # doctest: +SKIP
 
 ``run()`` returns a ``Result``: a pandas Series with backtesting.py's stats
-keys (``result._trades``, ``result._equity_curve`` included) plus
-``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()`` (SPEC's
-``BacktestResult``).
+keys (``result._trades``, ``result._equity_curve`` included; ``docs/stats.md``
+lists them) plus ``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()``
+(the ``BacktestResult`` of ``docs/api.md``). With ``save=`` or ``strategy_name=``
+each run is also recorded in the store (imported only then: the store is an
+adapter the engine does not depend on).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 import traceback
 from numbers import Number
 
@@ -49,6 +52,12 @@ class Backtest:
     sl_tp_priority: which fills first when stop-loss and take-profit are both inside
         one bar: ``"stop_loss"`` (the worse case, default) or ``"take_profit"``.
     symbol: name used in ``to_dict()`` records (default: ``data.attrs["symbol"]``).
+    save: where ``run()`` records each run: True (the default store,
+        ``$ALGOBT_HOME/algobt.db``), a database path or an ``algobt.Store``; False: never.
+        Left out, a run is recorded (in the default store) when ``strategy_name`` is given.
+    strategy_name: the strategy the run is filed under (default: the class name),
+        created in the store on first use with the class's source code; the run
+        becomes its ``latest_by_strategy`` result.
     """
 
     def __init__(
@@ -68,6 +77,8 @@ class Backtest:
         finalize_trades: bool = False,
         sl_tp_priority: str = "stop_loss",
         symbol: str | None = None,
+        save=None,
+        strategy_name: str | None = None,
     ):
         if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
             raise ConfigError(
@@ -104,6 +115,11 @@ class Backtest:
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
         self._columns: dict | None = None  # the data as arrays, built on the first run
         self._arrays: dict | None = None
+        # Plain values (a flag, a target, a dict), so a Backtest pickles and runs elsewhere.
+        self._saves, self._save_to = save_target(save, strategy_name)
+        self._save_as = strategy_name
+        interval = self._data.attrs.get("interval")
+        self._save_config: dict = {"interval": interval} if interval else {}
 
     @staticmethod
     def _loop(strategy, data, broker, indicators, start, n):
@@ -165,7 +181,7 @@ class Backtest:
         equity = _backfilled(broker.equity_curve, start, broker.cash)
         trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
         stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
-        return Result(
+        result = Result(
             stats,
             symbol=self.symbol,
             strategy_name=type(strategy).__name__,
@@ -173,6 +189,41 @@ class Backtest:
             alerts=broker.alerts,
             settings={**self._settings, "finalize_trades": self._finalize_trades},
         )
+        if self._saves:
+            self._record(result, params)
+        return result
+
+    def _record(self, result: Result, params: dict) -> None:
+        """Record a finished run in the store (``save=``/``strategy_name=``)."""
+        from algobt.store import save_run  # the store is an adapter: loaded on first save
+
+        save_run(
+            result,
+            strategy_name=self._save_as,
+            config={**self._save_config, "params": params},
+            store=self._save_to,
+            strategy=self._strategy,
+        )
+
+
+def save_target(save, strategy_name: str | None) -> tuple[bool, object]:
+    """``(record runs?, where)`` for ``save=``/``strategy_name=``: where is a Store, a
+    database path, or None for the default store.
+
+    >>> save_target(None, None), save_target(None, "SMA"), save_target("runs.db", None)
+    ((False, None), (True, None), (True, 'runs.db'))
+    """
+    if save is False or (save is None and strategy_name is None):
+        return False, None
+    if save is None or save is True:
+        return True, None
+    if isinstance(save, str | os.PathLike):
+        return True, save
+    from algobt.store import Store  # only for an object given as save=
+
+    if isinstance(save, Store):
+        return True, save
+    raise ConfigError("save must be True, a database path or an algobt.Store", field="save")
 
 
 # The run loop's source. Each indicator is revealed by a line of its own rather than
@@ -389,4 +440,4 @@ def _check_data(data) -> pd.DataFrame:
     return df
 
 
-__all__ = ["Backtest", "trades_frame"]
+__all__ = ["Backtest", "save_target", "trades_frame"]

@@ -3,7 +3,7 @@
 It *is* a pandas Series with backtesting.py's keys (``result["Sharpe Ratio"]``,
 ``result._trades``), so code written against backtesting.py keeps working,
 and it adds the names algobt's other faces use: ``.stats``, ``.trades``,
-``.equity_curve``, ``.alerts`` and ``.to_dict()`` (SPEC's ``BacktestResult``).
+``.equity_curve``, ``.alerts`` and ``.to_dict()`` (the ``BacktestResult`` of ``docs/api.md``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ import pandas as pd
 class Result(pd.Series):
     """Stats of one run; see ``docs/stats.md`` for every key and its unit."""
 
-    _metadata = ["symbol", "strategy_name", "open_trades", "alerts", "settings"]
+    # "_name" is the Series' own metadata: without it a pickled Result loses its name.
+    _metadata = ["_name", "symbol", "strategy_name", "open_trades", "alerts", "settings"]
 
     def __init__(
         self,
@@ -55,7 +56,7 @@ class Result(pd.Series):
         return self["_equity_curve"]
 
     def to_dict(self, into=dict) -> dict:
-        """SPEC's ``BacktestResult``: JSON-ready (no NaN), percent units, ISO timestamps."""
+        """The ``BacktestResult`` of ``docs/api.md``: JSON-ready (no NaN), percent, ISO stamps."""
         from algobt.engine.metrics import backtest_result
 
         commission = self.settings.get("commission")
