@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.config import RunConfig
-from algobt.engine.metrics import _is_daily, _iso, _number
+from algobt.engine.report import is_daily, iso_stamps, json_number
 from algobt.engine.run import RunOutcome, load_for, run_config
 from algobt.errors import AlgobtError, ConfigError
 
@@ -104,7 +104,7 @@ class _Replay:
         self.result = outcome.per_symbol[symbol]
         self.indicators = indicators
         self.n = len(data)
-        self.stamps = _iso(data.index, _is_daily(data.index))
+        self.stamps = iso_stamps(data.index, is_daily(data.index))
         # Python floats once, so a candle is a few list look-ups, not pandas calls.
         self.ohlcv = [
             data[c].to_numpy(dtype=float).tolist()
@@ -176,7 +176,7 @@ class _Replay:
         closed = 0 if bar is None else int(np.searchsorted(self.exit_bars, bar, side="right"))
         wins = int(self.cum_wins[closed - 1]) if closed else 0
         realized = float(self.cum_pnl[closed - 1]) if closed else 0.0
-        equity = self.initial if bar is None else _number(self.equity[bar])
+        equity = self.initial if bar is None else json_number(self.equity[bar])
         return {
             "type": "stats",
             "symbol": self.symbol,
@@ -204,7 +204,7 @@ class _Replay:
             "low": l[i],
             "close": c[i],
             "volume": volume if volume == volume else 0.0,
-            "equity": _number(self.equity[i]),
+            "equity": json_number(self.equity[i]),
         }
         if self.ind_lists:
             msg["indicators"] = {

@@ -57,7 +57,7 @@ class Result(pd.Series):
 
     def to_dict(self, into=dict) -> dict:
         """The ``BacktestResult`` of ``docs/api.md``: JSON-ready (no NaN), percent, ISO stamps."""
-        from algobt.engine.metrics import backtest_result
+        from algobt.engine.report import backtest_result
 
         commission = self.settings.get("commission")
         result = backtest_result(

@@ -22,7 +22,8 @@ import pandas as pd
 from algobt.engine.backtest import Backtest
 from algobt.engine.config import RunConfig
 from algobt.engine.detect import detect_kind
-from algobt.engine.metrics import TRADE_COLUMNS, backtest_result, compute_stats
+from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
+from algobt.engine.report import backtest_result
 from algobt.engine.result import Result
 from algobt.engine.strategy import Strategy
 from algobt.errors import ConfigError, StrategyError
