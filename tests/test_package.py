@@ -144,3 +144,16 @@ def test_no_engine_module_imports_the_store_at_import_time():
             assert not any(n == "algobt.store" or n.startswith("algobt.store.") for n in names), (
                 path
             )
+
+
+def test_all_in_is_one_constant():
+    import inspect
+
+    from algobt.engine import fast
+    from algobt.engine.rules import _compile
+    from algobt.engine.strategy import ALL_IN
+
+    assert 0 < ALL_IN < 1
+    for function in (algobt.Strategy.buy, algobt.Strategy.sell, algobt.from_signals):
+        assert inspect.signature(function).parameters["size"].default is ALL_IN
+    assert _compile.ALL_IN is ALL_IN and fast.ALL_IN is ALL_IN

@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
+from algobt.engine.data.frame import PRICE_COLUMNS
+from algobt.engine.data.validate import validate_ohlcv
 from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
-from algobt.errors import ConfigError, DataError, StrategyError
-
-PRICE_COLUMNS = ("Open", "High", "Low", "Close")
+from algobt.errors import ConfigError, StrategyError
 
 
 class Backtest:
@@ -86,7 +86,7 @@ class Backtest:
                 "pass the class itself, not an instance",
                 field="strategy",
             )
-        self._data = _check_data(data)
+        self._data = simulation_frame(data)
         self._strategy = strategy
         _check_number("cash", cash, low=0, low_inclusive=False)
         _check_number("spread", spread, low=0, high=0.1)
@@ -386,58 +386,18 @@ def _check_number(name, value, *, low=None, high=None, low_inclusive=True):
         raise ConfigError(f"{name}={value!r} must be <= {high}", field=name)
 
 
-def _check_data(data) -> pd.DataFrame:
-    """Accept an OHLC(V) frame with a sorted index; reject what cannot be simulated."""
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(
-            f"data must be a pandas DataFrame with Open, High, Low, Close columns, got "
-            f"{type(data).__name__}; algobt.load(symbol) returns one",
-            field="data",
-        )
-    if len(data) == 0:
-        raise DataError(
-            "data is empty: no bars to simulate; check the symbol and date range", field="data"
-        )
-    missing = [c for c in PRICE_COLUMNS if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}. "
-            "Rename them to Open, High, Low, Close (and optionally Volume).",
-            field="data",
-        )
-    df = data.copy(deep=False)
+def simulation_frame(data) -> pd.DataFrame:
+    """``data`` checked for simulation (``validate_ohlcv(strict=False)``), as a shallow
+    copy with a NaN ``Volume`` column when it has none.
+
+    >>> px = [1.0, 2.0]
+    >>> list(simulation_frame(pd.DataFrame({"Open": px, "High": px, "Low": px, "Close": px})))
+    ['Open', 'High', 'Low', 'Close', 'Volume']
+    """
+    df = validate_ohlcv(data, strict=False).copy(deep=False)
     if "Volume" not in df.columns:
         df["Volume"] = np.nan
-    prices = df[list(PRICE_COLUMNS)]
-    try:
-        values = prices.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("price columns must be numeric", field="data") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise DataError(
-            f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({df.index[row]}); "
-            "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
-            field="data",
-        )
-    low_gt_high = values[:, 2] > values[:, 1]
-    if low_gt_high.any():
-        row = int(np.argmax(low_gt_high))
-        raise DataError(
-            f"High < Low at row {row} ({df.index[row]}): High={values[row, 1]}, "
-            f"Low={values[row, 2]}; fix or drop that row",
-            field="data",
-        )
-    if len(df) > 1 and not df.index.is_monotonic_increasing:
-        values = df.index.to_numpy()
-        row = int(np.argmax(values[1:] < values[:-1])) + 1
-        raise DataError(
-            f"the time index goes backwards at row {row} ({df.index[row]}); "
-            "sort it with df.sort_index()",
-            field="data",
-        )
     return df
 
 
-__all__ = ["Backtest", "save_target", "trades_frame"]
+__all__ = ["Backtest", "save_target", "simulation_frame", "trades_frame"]

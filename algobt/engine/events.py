@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.config import RunConfig
+from algobt.engine.data.frame import COLUMNS
 from algobt.engine.report import is_daily, iso_stamps, json_number
 from algobt.engine.run import RunOutcome, load_for, run_config
 from algobt.errors import AlgobtError, ConfigError
@@ -106,10 +107,7 @@ class _Replay:
         self.n = len(data)
         self.stamps = iso_stamps(data.index, is_daily(data.index))
         # Python floats once, so a candle is a few list look-ups, not pandas calls.
-        self.ohlcv = [
-            data[c].to_numpy(dtype=float).tolist()
-            for c in ("Open", "High", "Low", "Close", "Volume")
-        ]
+        self.ohlcv = [data[c].to_numpy(dtype=float).tolist() for c in COLUMNS]
         self.ind_lists = {
             k: np.where(np.isfinite(v), v, np.nan).tolist() for k, v in indicators.items()
         }

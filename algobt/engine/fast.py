@@ -43,12 +43,13 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from algobt.engine.backtest import _check_data, _check_number, trades_frame
+from algobt.engine.backtest import _check_number, simulation_frame, trades_frame
 from algobt.engine.broker import make_commission
+from algobt.engine.data.frame import PRICE_COLUMNS
 from algobt.engine.fast_nb import AlertCode, alert_dt, simulate_signals_nb, trade_dt
 from algobt.engine.metrics import compute_stats
 from algobt.engine.result import Result
-from algobt.engine.strategy import _FULL_EQUITY, Strategy
+from algobt.engine.strategy import ALL_IN, Strategy
 from algobt.errors import ConfigError, DataError
 
 SIGNAL_NAMES = ("entries", "exits", "short_entries", "short_exits")
@@ -69,7 +70,7 @@ class SignalStrategy(Strategy):
     exits = None
     short_entries = None
     short_exits = None
-    size = _FULL_EQUITY
+    size = ALL_IN
     sl_pct = None
     tp_pct = None
 
@@ -145,7 +146,7 @@ def simulate_signals(
     commission_fixed=0.0,
     spread=0.0,
     slippage=0.0,
-    size=_FULL_EQUITY,
+    size=ALL_IN,
     lot_size=1.0,
     sl_pct=None,
     tp_pct=None,
@@ -216,7 +217,7 @@ def from_signals(
     commission=0.0,
     spread: float = 0.0,
     slippage: float = 0.0,
-    size: float = _FULL_EQUITY,
+    size: float = ALL_IN,
     lot_size: float = 1,
     sl_pct: float | None = None,
     tp_pct: float | None = None,
@@ -246,7 +247,7 @@ def from_signals(
     >>> result.to_dict()["summary"]["totalTrades"], float(result["Equity Final [$]"])
     (1, 10909.0)
     """
-    df = _check_data(data)
+    df = simulation_frame(data)
     n = len(df)
     signals = {
         "entries": _check_signal("entries", entries, df.index, required=True),
@@ -284,10 +285,7 @@ def from_signals(
             )
 
     none = np.zeros(n, dtype=bool)
-    prices = {
-        c: np.ascontiguousarray(df[c].to_numpy(dtype=np.float64))
-        for c in ("Open", "High", "Low", "Close")
-    }
+    prices = {c: np.ascontiguousarray(df[c].to_numpy(dtype=np.float64)) for c in PRICE_COLUMNS}
     equity, records, alert_records, open_trades = simulate_signals_nb(
         prices["Open"],
         prices["High"],
@@ -316,7 +314,7 @@ def from_signals(
         tp_on=not math.isnan(tp_pct),
     )
     params = {
-        "size": None if size == _FULL_EQUITY else size,
+        "size": None if size == ALL_IN else size,
         "sl_pct": _pct_or_none(sl_pct),
         "tp_pct": _pct_or_none(tp_pct),
     }
