@@ -29,8 +29,11 @@ from algobt.engine.strategy import Strategy
 from algobt.errors import ConfigError, StrategyError
 
 
-def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Strategy]:
-    """Exec Python source and return its one ``Strategy`` subclass.
+def strategy_from_source(
+    source: str, filename: str = "<strategy>", class_name: str | None = None
+) -> type[Strategy]:
+    """Exec Python source and return its ``Strategy`` subclass: the last one defined
+    (so helper base classes may come first), or the one named ``class_name``.
 
     Runs the code in this process: for code from the network the server uses a
     separate worker process instead.
@@ -61,6 +64,14 @@ def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Stra
             "the code defines no subclass of algobt.Strategy; write "
             "`class MyStrategy(Strategy):` with init() and next()"
         )
+    if class_name is not None:
+        for cls in found:
+            if cls.__name__ == class_name:
+                return cls
+        raise StrategyError(
+            f"the code has no Strategy class {class_name!r}; it has "
+            f"{[cls.__name__ for cls in found]}"
+        )
     # The last one defined wins, so helper base classes may come first.
     return found[-1]
 
@@ -77,7 +88,7 @@ class RunOutcome:
     kind: str = "python"
 
     def to_dict(self) -> dict:
-        """SPEC's ``BacktestResult`` of the (combined) run, with the config echoed."""
+        """The ``BacktestResult`` (``docs/api.md``) of the (combined) run, with the config echoed."""
         return result_dict(self)
 
 
@@ -215,7 +226,7 @@ def combine(
 
 
 def result_dict(outcome: RunOutcome) -> dict:
-    """SPEC ``BacktestResult`` for an outcome: metrics, trades, daily/symbol stats, config."""
+    """The ``BacktestResult`` of an outcome: metrics, trades, daily/symbol stats, config."""
     cfg = outcome.config
     trades_by_symbol = {s: r.trades for s, r in outcome.per_symbol.items()}
     out = backtest_result(
