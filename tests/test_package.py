@@ -3,10 +3,8 @@ user sends to another process (a Backtest, a Result, a notebook's strategy) pick
 
 from __future__ import annotations
 
-import ast
 import math
 import pickle
-from pathlib import Path
 
 import cloudpickle
 import pandas as pd
@@ -17,8 +15,6 @@ import algobt
 from algobt.engine.backtest import Backtest as EngineBacktest
 from algobt.examples import SmaCross
 from algobt.lib import SMA, crossover
-
-ENGINE = Path(algobt.__file__).parent / "engine"
 
 
 def assert_same_result(a, b):
@@ -130,20 +126,6 @@ def test_backtest_records_under_strategy_name_and_only_when_asked(tmp_path, monk
         store.close()
     with pytest.raises(algobt.ConfigError, match="save must be True"):
         algobt.Backtest(GOOG, SmaCross, save=42)
-
-
-def test_no_engine_module_imports_the_store_at_import_time():
-    for path in ENGINE.rglob("*.py"):
-        tree = ast.parse(path.read_text(), str(path))
-        for node in tree.body:  # module level only: a lazy import in a function is fine
-            names = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                names = [node.module or ""]
-            assert not any(n == "algobt.store" or n.startswith("algobt.store.") for n in names), (
-                path
-            )
 
 
 def test_all_in_is_one_constant():

@@ -9,8 +9,9 @@
 keys (``result._trades``, ``result._equity_curve`` included; ``docs/stats.md``
 lists them) plus ``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()``
 (the ``BacktestResult`` of ``docs/api.md``). With ``save=`` or ``strategy_name=``
-each run is also recorded in the store (imported only then: the store is an
-adapter the engine does not depend on).
+each run is also recorded in the store, through the recorder the store plugs in
+with ``use_recorder`` when it is imported: the store is an adapter, and the
+engine never imports it.
 """
 
 from __future__ import annotations
@@ -195,15 +196,29 @@ class Backtest:
 
     def _record(self, result: Result, params: dict) -> None:
         """Record a finished run in the store (``save=``/``strategy_name=``)."""
-        from algobt.store import save_run  # the store is an adapter: loaded on first save
-
-        save_run(
+        if _recorder is None:
+            raise ConfigError(
+                "saving a run needs algobt's store: import algobt first", field="save"
+            )
+        _recorder(
             result,
             strategy_name=self._save_as,
             config={**self._save_config, "params": params},
             store=self._save_to,
             strategy=self._strategy,
         )
+
+
+# What records a run: ``record(result, *, strategy_name, config, store, strategy)``. The
+# store sets it (``import algobt`` imports the store), so the engine needs no import of it.
+_recorder = None
+
+
+def use_recorder(record) -> None:
+    """Make ``record`` the function every saving ``Backtest.run()`` calls; the store
+    registers its ``save_run`` here when it is imported."""
+    global _recorder
+    _recorder = record
 
 
 def save_target(save, strategy_name: str | None) -> tuple[bool, object]:
@@ -217,12 +232,8 @@ def save_target(save, strategy_name: str | None) -> tuple[bool, object]:
         return False, None
     if save is None or save is True:
         return True, None
-    if isinstance(save, str | os.PathLike):
-        return True, save
-    from algobt.store import Store  # only for an object given as save=
-
-    if isinstance(save, Store):
-        return True, save
+    if isinstance(save, str | os.PathLike) or callable(getattr(save, "record_run", None)):
+        return True, save  # a path, or a Store (anything that records runs as one does)
     raise ConfigError("save must be True, a database path or an algobt.Store", field="save")
 
 
@@ -400,4 +411,4 @@ def simulation_frame(data) -> pd.DataFrame:
     return df
 
 
-__all__ = ["Backtest", "save_target", "simulation_frame", "trades_frame"]
+__all__ = ["Backtest", "save_target", "simulation_frame", "trades_frame", "use_recorder"]

@@ -88,7 +88,7 @@ class RunOutcome:
     kind: str = "python"
 
     def to_dict(self) -> dict:
-        """The ``BacktestResult`` (``docs/api.md``) of the (combined) run, with the config echoed."""
+        """The ``BacktestResult`` (``docs/api.md``) of the (combined) run, config echoed."""
         return result_dict(self)
 
 
