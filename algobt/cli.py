@@ -1,8 +1,15 @@
 """The ``algobt`` command.
 
+    algobt demo                                 # a demo strategy on demo data, its stats
     algobt run --symbol DEMO --strategy examples/sma_cross.py --period 5y
-    algobt run --symbol DEMO --json            # SPEC's BacktestResult as JSON
+    algobt run --strategy my_rules.json         # a JSON rule spec runs too
+    algobt run --symbol DEMO --json             # the BacktestResult (docs/api.md) as JSON
     python -m algobt run ...                    # the same
+
+``algobt run`` builds a ``RunConfig`` and runs it through ``run_config``, the
+pipeline the server runs, so a run gives the same numbers from either face. A
+strategy file is Python source or a JSON rule spec, told apart by its content
+(as the server does), whatever its name.
 
 Errors of ours (bad symbol, bad setting, a strategy that raises) print one
 clear line on stderr and exit with status 2; never a traceback.
@@ -11,69 +18,54 @@ clear line on stderr and exit with status 2; never a traceback.
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import inspect
 import json
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from algobt.errors import AlgobtError, ConfigError
+from algobt.errors import AlgobtError, ConfigError, StrategyError
 
 
-def _load_strategy(spec: str | None, class_name: str | None):
-    """A Strategy subclass from a ``.py`` file, or the built-in SmaCross by default."""
-    from algobt.engine.strategy import Strategy
-
+def _strategy_settings(spec: str | None, class_name: str | None) -> dict:
+    """The RunConfig fields naming the strategy: a file's Python or JSON, or SmaCross."""
     if spec is None:
+        if class_name:
+            raise ConfigError("--class picks a class in a --strategy file", field="class")
         from algobt.examples import SmaCross
 
-        return SmaCross
+        return {"strategy": SmaCross}
     path = Path(spec)
     if not path.is_file():
         raise ConfigError(
-            f"strategy file {spec!r} not found; give the path of a .py file "
-            "that defines a subclass of algobt.Strategy",
+            f"strategy file {spec!r} not found; give the path of a Python file that defines "
+            "a subclass of algobt.Strategy, or of a JSON rule spec",
             field="strategy",
         )
-    module_spec = importlib.util.spec_from_file_location(f"_algobt_user_{path.stem}", path)
-    module = importlib.util.module_from_spec(module_spec)
     try:
-        module_spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        raise ConfigError(
-            f"{path}:{exc.lineno}:{exc.offset}: syntax error: {exc.msg}", field="strategy"
-        ) from None
-    except Exception as exc:
-        raise ConfigError(
-            f"loading {path} failed: {type(exc).__name__}: {exc}", field="strategy"
-        ) from None
-    found = [
-        obj
-        for obj in vars(module).values()
-        if inspect.isclass(obj)
-        and issubclass(obj, Strategy)
-        and obj is not Strategy
-        and obj.__module__ == module.__name__
-    ]
-    if class_name:
-        for cls in found:
-            if cls.__name__ == class_name:
-                return cls
-        raise ConfigError(
-            f"{path} has no Strategy class {class_name!r}; it has {[c.__name__ for c in found]}",
-            field="class",
-        )
-    if not found:
-        raise ConfigError(f"{path} defines no subclass of algobt.Strategy", field="strategy")
-    if len(found) > 1:
-        raise ConfigError(
-            f"{path} defines several strategies {[c.__name__ for c in found]}; "
-            "pick one with --class NAME",
-            field="class",
-        )
-    return found[0]
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", field="strategy") from None
+    from algobt.engine.detect import detect_kind
+
+    if detect_kind(text) == "json":
+        if class_name:
+            raise ConfigError(f"{path} is a JSON rule spec: it has no classes", field="class")
+        from algobt.engine.rules import parse_spec
+
+        try:
+            parse_spec(text)  # checked here too, so errors can name the file
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc.message}", field=exc.field) from None
+        return {"strategy_code": text}
+    from algobt.engine.run import strategy_from_source
+
+    try:
+        # Compiled here, not in run_config, so errors can name the file.
+        cls = strategy_from_source(text, str(path), class_name)
+    except StrategyError as exc:
+        raise StrategyError(f"{path}: {exc.message}") from None
+    return {"strategy": cls, "strategy_code": text}
 
 
 def _parse_params(pairs: list[str]) -> dict:
@@ -105,37 +97,18 @@ def format_stats(stats: pd.Series) -> str:
     return "\n".join(lines)
 
 
-def _run(args) -> int:
-    from algobt.engine.backtest import Backtest
-    from algobt.engine.data import load
+def _config(args):
+    """The RunConfig of ``algobt run``'s arguments."""
+    from algobt.engine.config import RunConfig
 
-    strategy = _load_strategy(args.strategy, args.class_name)
-    if args.data:
-        data = load(
-            args.data,
-            period=args.period,
-            start_date=args.start,
-            end_date=args.end,
-            interval=args.interval,
-        )
-        symbol = Path(args.data).stem
-    else:
-        data = load(
-            args.symbol,
-            period=args.period,
-            start_date=args.start,
-            end_date=args.end,
-            interval=args.interval,
-        )
-        symbol = args.symbol
-    commission = args.commission
-    if args.commission_fixed:
-        commission = (args.commission_fixed, args.commission)
-    bt = Backtest(
-        data,
-        strategy,
-        cash=args.cash,
-        commission=commission,
+    symbol = Path(args.data).stem if args.data else args.symbol
+    settings = dict(
+        period=args.period,
+        start_date=args.start,
+        end_date=args.end,
+        interval=args.interval,
+        initial_capital=args.cash,
+        commission=args.commission,
         spread=args.spread,
         slippage=args.slippage,
         lot_size=args.lot_size,
@@ -144,14 +117,49 @@ def _run(args) -> int:
         hedging=args.hedging,
         exclusive_orders=args.exclusive_orders,
         finalize_trades=not args.keep_open,
-        symbol=symbol,
+        params=_parse_params(args.param),
+        **_strategy_settings(args.strategy, args.class_name),
     )
-    result = bt.run(**_parse_params(args.param))
-    if args.json:
-        print(json.dumps(result.to_dict(), allow_nan=False, indent=2))
+    if "," in symbol and not args.data:
+        settings["symbols"] = symbol
     else:
-        print(f"{result.strategy_name} on {symbol} ({args.interval}, {len(data)} bars)")
-        print(format_stats(result))
+        settings["symbol"] = symbol
+    return RunConfig.from_dict(settings)
+
+
+def _run(args) -> int:
+    from algobt.engine.run import load_for, run_config
+
+    cfg = _config(args)
+    data = {cfg.symbol: load_for(cfg, args.data)} if args.data else None
+    outcome = run_config(cfg, data)
+    _report(outcome, as_json=args.json)
+    return 0
+
+
+def _report(outcome, *, as_json: bool) -> None:
+    """Print a finished run: the BacktestResult as JSON, or a title and the stats table."""
+    if as_json:
+        print(json.dumps(outcome.to_dict(), allow_nan=False, indent=2))
+        return
+    cfg = outcome.config
+    bars = sum(len(frame) for frame in outcome.data.values())
+    symbols = ",".join(cfg.symbol_list)
+    print(f"{outcome.strategy_name} on {symbols} ({cfg.interval}, {bars} bars)")
+    print(format_stats(outcome.result))
+
+
+def _demo(args) -> int:
+    from algobt.engine.run import run_config
+    from algobt.examples import SmaCross
+
+    outcome = run_config({"symbol": args.symbol, "strategy": SmaCross})
+    _report(outcome, as_json=args.json)
+    if not args.json:
+        print(
+            "\nNext: algobt run --strategy examples/sma_cross.py --period 5y "
+            "(your own strategy file), or algobt serve (the web page)"
+        )
     return 0
 
 
@@ -192,12 +200,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--symbol",
         default="DEMO",
-        help="DEMO, DEMO-FX, DEMO-BTC (bundled) or a Yahoo ticker (default DEMO)",
+        help="DEMO, DEMO-FX, DEMO-BTC (bundled) or a Yahoo ticker (default DEMO); "
+        "several, comma-separated, split the capital equally",
     )
     run.add_argument("--data", help="a CSV or Parquet file of OHLCV bars instead of --symbol")
     run.add_argument(
         "--strategy",
-        help="a .py file defining an algobt.Strategy subclass (default: the built-in SmaCross)",
+        help="a Python file defining an algobt.Strategy subclass, or a JSON rule spec "
+        "(told apart by content; default: the built-in SmaCross)",
     )
     run.add_argument("--class", dest="class_name", help="which class, if the file has several")
     run.add_argument(
@@ -217,12 +227,6 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.001,
         help="fraction of traded value per side (0.001 = 0.1%%)",
-    )
-    run.add_argument(
-        "--commission-fixed",
-        type=float,
-        default=0.0,
-        help="fixed cash commission per fill, added to the rate",
     )
     run.add_argument("--spread", type=float, default=0.0, help="bid-ask spread fraction")
     run.add_argument(
@@ -245,6 +249,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--json", action="store_true", help="print the BacktestResult as JSON")
     run.set_defaults(func=_run)
+
+    demo = sub.add_parser("demo", help="run a demo strategy on demo data and print its stats")
+    demo.add_argument(
+        "--symbol",
+        default="DEMO",
+        choices=("DEMO", "DEMO-FX", "DEMO-BTC"),
+        help="which bundled demo data (DEMO: a stock, DEMO-FX, DEMO-BTC)",
+    )
+    demo.add_argument("--json", action="store_true", help="print the BacktestResult as JSON")
+    demo.set_defaults(func=_demo)
 
     srv = sub.add_parser("serve", help="serve the REST API, the WebSocket stream and the page")
     srv.add_argument("--port", type=int, default=8765, help="TCP port (8765; 0 = any free)")
@@ -270,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     except AlgobtError as exc:
         print(f"algobt: error: {exc.message}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader left (``algobt demo | head``): not an error
+        sys.stdout = None
+        return 0
 
 
 if __name__ == "__main__":

@@ -65,3 +65,91 @@ def test_errors_are_one_line_and_exit_2():
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith("algobt: error: ") and text in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+SPEC = ROOT / "tests" / "engine" / "rules_corpus" / "valid" / "atr_breakout.json"
+
+
+def test_run_goes_through_the_servers_pipeline():
+    from algobt.engine.run import run_config
+
+    proc = algobt("run", "--symbol", "DEMO", "--period", "2y", "--param", "fast=5", "--json")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    from algobt.examples import SmaCross
+
+    expected = run_config(
+        {"symbol": "DEMO", "period": "2y", "strategy": SmaCross, "params": {"fast": 5}}
+    ).to_dict()
+    assert printed["kind"] == "python" and printed["period"] == "2y"
+    for key in ("total_trades", "final_equity", "sharpe_ratio", "max_drawdown", "trades"):
+        assert printed[key] == expected[key], key
+
+
+def test_a_json_spec_file_runs_by_its_content(tmp_path):
+    from algobt.engine.run import run_config
+
+    spec = tmp_path / "breakout.rules"  # no .json: the content says what it is
+    spec.write_text(SPEC.read_text())
+    proc = algobt("run", "--strategy", str(spec), "--period", "5y", "--json")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    expected = run_config(
+        {"symbol": "DEMO", "period": "5y", "strategy_code": SPEC.read_text()}
+    ).to_dict()
+    assert printed["kind"] == "json" and printed["strategy"] == "Breakout on expanding ATR"
+    assert printed["total_trades"] == expected["total_trades"] > 0
+    assert printed["final_equity"] == expected["final_equity"]
+    table = algobt("run", "--strategy", str(spec), "--period", "5y")
+    assert table.returncode == 0, table.stderr
+    assert table.stdout.startswith("Breakout on expanding ATR on DEMO (1d, ")
+
+
+def test_a_python_file_with_another_name_runs_too(tmp_path):
+    source = tmp_path / "strategy.txt"
+    source.write_text((ROOT / "examples" / "sma_cross.py").read_text())
+    proc = algobt("run", "--strategy", str(source), "--period", "5y")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("SmaCrossRsi on DEMO (1d, ")
+    wrong = algobt("run", "--strategy", str(source), "--class", "Nope")
+    assert wrong.returncode == 2 and "has no Strategy class 'Nope'" in wrong.stderr
+    assert str(source) in wrong.stderr
+
+
+def test_bad_spec_and_bad_python_name_the_file(tmp_path):
+    spec = tmp_path / "broken.json"
+    spec.write_text('{"name": "x", "version": 1, "entry": {}}')
+    proc = algobt("run", "--strategy", str(spec))
+    assert proc.returncode == 2 and proc.stderr.startswith(f"algobt: error: {spec}: ")
+    assert "Traceback" not in proc.stderr
+    code = tmp_path / "broken.py"
+    code.write_text("from algobt import Strategy\nclass S(Strategy)\n    pass\n")
+    proc = algobt("run", "--strategy", str(code))
+    assert proc.returncode == 2 and f"{code}: syntax error at line 2" in proc.stderr
+
+
+def test_a_data_file_and_several_symbols(tmp_path):
+    from algobt import load
+
+    load("DEMO-FX", period="2y").to_csv(tmp_path / "fx.csv")
+    proc = algobt("run", "--data", str(tmp_path / "fx.csv"), "--period", "1y", "--json")
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed["symbol"] == "fx" and printed["total_trades"] > 0
+    both = algobt("run", "--symbol", "DEMO,DEMO-FX", "--period", "1y", "--json")
+    assert both.returncode == 0, both.stderr
+    combined = json.loads(both.stdout)
+    assert combined["symbols"] == ["DEMO", "DEMO-FX"]
+    assert [row["symbol"] for row in combined["symbol_stats"]] == ["DEMO", "DEMO-FX"]
+
+
+def test_demo_prints_the_stats_of_a_demo_run():
+    proc = algobt("demo")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("SmaCross on DEMO (1d, ")
+    for key in ("Return [%]", "Sharpe Ratio", "# Trades", "Buy & Hold Return [%]"):
+        assert key in proc.stdout
+    assert "algobt run --strategy" in proc.stdout  # what to try next
+    as_json = algobt("demo", "--symbol", "DEMO-BTC", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["symbol"] == "DEMO-BTC"

@@ -7,15 +7,19 @@
     True
 
 ``run()`` returns a ``Result``: a pandas Series with backtesting.py's stats
-keys (``result._trades``, ``result._equity_curve`` included) plus
-``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()`` (the JSON
-``BacktestResult`` of ``docs/api.md``).
+keys (``result._trades``, ``result._equity_curve`` included; ``docs/stats.md``
+lists them) plus ``.trades``, ``.equity_curve``, ``.alerts`` and ``.to_dict()``
+(the ``BacktestResult`` of ``docs/api.md``). With ``save=`` or ``strategy_name=``
+each run is also recorded in the store, through the recorder the store plugs in
+with ``use_recorder`` when it is imported: the store is an adapter, and the
+engine never imports it.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
+import os
 import traceback
 from numbers import Number
 
@@ -24,12 +28,12 @@ import pandas as pd
 
 from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
+from algobt.engine.data.frame import PRICE_COLUMNS
+from algobt.engine.data.validate import validate_ohlcv
 from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
-from algobt.errors import ConfigError, DataError, StrategyError
-
-PRICE_COLUMNS = ("Open", "High", "Low", "Close")
+from algobt.errors import ConfigError, StrategyError
 
 
 class Backtest:
@@ -51,6 +55,12 @@ class Backtest:
     sl_tp_priority: which fills first when stop-loss and take-profit are both inside
         one bar: ``"stop_loss"`` (the worse case, default) or ``"take_profit"``.
     symbol: name used in ``to_dict()`` records (default: ``data.attrs["symbol"]``).
+    save: where ``run()`` records each run: True (the default store,
+        ``$ALGOBT_HOME/algobt.db``), a database path or an ``algobt.Store``; False: never.
+        Left out, a run is recorded (in the default store) when ``strategy_name`` is given.
+    strategy_name: the strategy the run is filed under (default: the class name),
+        created in the store on first use with the class's source code; the run
+        becomes its ``latest_by_strategy`` result.
     """
 
     def __init__(
@@ -70,6 +80,8 @@ class Backtest:
         finalize_trades: bool = False,
         sl_tp_priority: str = "stop_loss",
         symbol: str | None = None,
+        save=None,
+        strategy_name: str | None = None,
     ):
         if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
             raise ConfigError(
@@ -77,7 +89,7 @@ class Backtest:
                 "pass the class itself, not an instance",
                 field="strategy",
             )
-        self._data = _check_data(data)
+        self._data = simulation_frame(data)
         self._strategy = strategy
         _check_number("cash", cash, low=0, low_inclusive=False)
         _check_number("spread", spread, low=0, high=0.1)
@@ -106,6 +118,11 @@ class Backtest:
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
         self._columns: dict | None = None  # the data as arrays, built on the first run
         self._arrays: dict | None = None
+        # Plain values (a flag, a target, a dict), so a Backtest pickles and runs elsewhere.
+        self._saves, self._save_to = save_target(save, strategy_name)
+        self._save_as = strategy_name
+        interval = self._data.attrs.get("interval")
+        self._save_config: dict = {"interval": interval} if interval else {}
 
     @staticmethod
     def _loop(strategy, data, broker, indicators, start, n):
@@ -167,7 +184,7 @@ class Backtest:
         equity = _backfilled(broker.equity_curve, start, broker.cash)
         trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
         stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
-        return Result(
+        result = Result(
             stats,
             symbol=self.symbol,
             strategy_name=type(strategy).__name__,
@@ -175,6 +192,51 @@ class Backtest:
             alerts=Alerts.from_rows(broker.alerts, df.index, lot_size=broker.lot_size),
             settings={**self._settings, "finalize_trades": self._finalize_trades},
         )
+        if self._saves:
+            self._record(result, params)
+        return result
+
+    def _record(self, result: Result, params: dict) -> None:
+        """Record a finished run in the store (``save=``/``strategy_name=``)."""
+        if _recorder is None:
+            raise ConfigError(
+                "saving a run needs algobt's store: import algobt first", field="save"
+            )
+        _recorder(
+            result,
+            strategy_name=self._save_as,
+            config={**self._save_config, "params": params},
+            store=self._save_to,
+            strategy=self._strategy,
+        )
+
+
+# What records a run: ``record(result, *, strategy_name, config, store, strategy)``. The
+# store sets it (``import algobt`` imports the store), so the engine needs no import of it.
+_recorder = None
+
+
+def use_recorder(record) -> None:
+    """Make ``record`` the function every saving ``Backtest.run()`` calls; the store
+    registers its ``save_run`` here when it is imported."""
+    global _recorder
+    _recorder = record
+
+
+def save_target(save, strategy_name: str | None) -> tuple[bool, object]:
+    """``(record runs?, where)`` for ``save=``/``strategy_name=``: where is a Store, a
+    database path, or None for the default store.
+
+    >>> save_target(None, None), save_target(None, "SMA"), save_target("runs.db", None)
+    ((False, None), (True, None), (True, 'runs.db'))
+    """
+    if save is False or (save is None and strategy_name is None):
+        return False, None
+    if save is None or save is True:
+        return True, None
+    if isinstance(save, str | os.PathLike) or callable(getattr(save, "record_run", None)):
+        return True, save  # a path, or a Store (anything that records runs as one does)
+    raise ConfigError("save must be True, a database path or an algobt.Store", field="save")
 
 
 # The run loop's source. Each indicator is revealed by a line of its own rather than
@@ -337,58 +399,18 @@ def _check_number(name, value, *, low=None, high=None, low_inclusive=True):
         raise ConfigError(f"{name}={value!r} must be <= {high}", field=name)
 
 
-def _check_data(data) -> pd.DataFrame:
-    """Accept an OHLC(V) frame with a sorted index; reject what cannot be simulated."""
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(
-            f"data must be a pandas DataFrame with Open, High, Low, Close columns, got "
-            f"{type(data).__name__}; algobt.load(symbol) returns one",
-            field="data",
-        )
-    if len(data) == 0:
-        raise DataError(
-            "data is empty: no bars to simulate; check the symbol and date range", field="data"
-        )
-    missing = [c for c in PRICE_COLUMNS if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}. "
-            "Rename them to Open, High, Low, Close (and optionally Volume).",
-            field="data",
-        )
-    df = data.copy(deep=False)
+def simulation_frame(data) -> pd.DataFrame:
+    """``data`` checked for simulation (``validate_ohlcv(strict=False)``), as a shallow
+    copy with a NaN ``Volume`` column when it has none.
+
+    >>> px = [1.0, 2.0]
+    >>> list(simulation_frame(pd.DataFrame({"Open": px, "High": px, "Low": px, "Close": px})))
+    ['Open', 'High', 'Low', 'Close', 'Volume']
+    """
+    df = validate_ohlcv(data, strict=False).copy(deep=False)
     if "Volume" not in df.columns:
         df["Volume"] = np.nan
-    prices = df[list(PRICE_COLUMNS)]
-    try:
-        values = prices.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        raise DataError("price columns must be numeric", field="data") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise DataError(
-            f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({df.index[row]}); "
-            "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
-            field="data",
-        )
-    low_gt_high = values[:, 2] > values[:, 1]
-    if low_gt_high.any():
-        row = int(np.argmax(low_gt_high))
-        raise DataError(
-            f"High < Low at row {row} ({df.index[row]}): High={values[row, 1]}, "
-            f"Low={values[row, 2]}; fix or drop that row",
-            field="data",
-        )
-    if len(df) > 1 and not df.index.is_monotonic_increasing:
-        values = df.index.to_numpy()
-        row = int(np.argmax(values[1:] < values[:-1])) + 1
-        raise DataError(
-            f"the time index goes backwards at row {row} ({df.index[row]}); "
-            "sort it with df.sort_index()",
-            field="data",
-        )
     return df
 
 
-__all__ = ["Backtest", "trades_frame"]
+__all__ = ["Backtest", "save_target", "simulation_frame", "trades_frame", "use_recorder"]

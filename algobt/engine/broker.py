@@ -23,6 +23,7 @@ The all-numba path for vectorized signals lives in the fast-path kernel.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from math import copysign, floor, isfinite
 
@@ -84,10 +85,14 @@ def make_commission(commission) -> CommissionFunc:
             field="commission",
         )
 
-    def commission_func(order_size: float, price: float) -> float:
-        return fixed + abs(order_size) * price * rate
+    # A partial of a module-level function, not a closure: it pickles, so a Backtest
+    # or a Result (which holds the strategy and its broker) can go to another process.
+    return functools.partial(_fixed_plus_rate, fixed, rate)
 
-    return commission_func
+
+def _fixed_plus_rate(fixed: float, rate: float, order_size: float, price: float) -> float:
+    """Commission in cash: ``fixed`` per fill plus ``rate`` of the traded value."""
+    return fixed + abs(order_size) * price * rate
 
 
 class _Side:

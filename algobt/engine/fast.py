@@ -44,13 +44,14 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.alerts import Alerts
-from algobt.engine.backtest import _check_data, _check_number, trades_frame
+from algobt.engine.backtest import _check_number, simulation_frame, trades_frame
 from algobt.engine.broker import make_commission
+from algobt.engine.data.frame import PRICE_COLUMNS
 from algobt.engine.enums import SimSettings, alert_dt, trade_dt
 from algobt.engine.fast_nb import simulate_signals_nb
 from algobt.engine.metrics import compute_stats
 from algobt.engine.result import Result
-from algobt.engine.strategy import _FULL_EQUITY, Strategy
+from algobt.engine.strategy import ALL_IN, Strategy
 from algobt.errors import ConfigError, DataError
 
 SIGNAL_NAMES = ("entries", "exits", "short_entries", "short_exits")
@@ -71,7 +72,7 @@ class SignalStrategy(Strategy):
     exits = None
     short_entries = None
     short_exits = None
-    size = _FULL_EQUITY
+    size = ALL_IN
     sl_pct = None
     tp_pct = None
 
@@ -149,7 +150,7 @@ def simulate_signals(
     commission_fixed=0.0,
     spread=0.0,
     slippage=0.0,
-    size=_FULL_EQUITY,
+    size=ALL_IN,
     lot_size=1.0,
     sl_pct=None,
     tp_pct=None,
@@ -227,7 +228,7 @@ def from_signals(
     commission=0.0,
     spread: float = 0.0,
     slippage: float = 0.0,
-    size: float = _FULL_EQUITY,
+    size: float = ALL_IN,
     lot_size: float = 1,
     sl_pct: float | None = None,
     tp_pct: float | None = None,
@@ -257,7 +258,7 @@ def from_signals(
     >>> result.to_dict()["summary"]["totalTrades"], float(result["Equity Final [$]"])
     (1, 10909.0)
     """
-    df = _check_data(data)
+    df = simulation_frame(data)
     n = len(df)
     signals = {
         "entries": _check_signal("entries", entries, df.index, required=True),
@@ -295,7 +296,7 @@ def from_signals(
             )
 
     none = np.zeros(n, dtype=bool)
-    prices = [df[c].to_numpy(dtype=np.float64) for c in ("Open", "High", "Low", "Close")]
+    prices = [df[c].to_numpy(dtype=np.float64) for c in PRICE_COLUMNS]
     sim = simulate_signals(
         *prices,
         signals["entries"],
@@ -325,7 +326,7 @@ def from_signals(
         tp_on=not math.isnan(tp_pct),
     )
     params = {
-        "size": None if size == _FULL_EQUITY else size,
+        "size": None if size == ALL_IN else size,
         "sl_pct": _pct_or_none(sl_pct),
         "tp_pct": _pct_or_none(tp_pct),
     }

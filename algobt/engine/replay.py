@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.config import RunConfig
+from algobt.engine.data.frame import COLUMNS
 from algobt.engine.run import RunOutcome, load_for, run_config
 from algobt.errors import ConfigError
 
@@ -193,9 +194,7 @@ class SymbolReplay:
         self.symbol = symbol
         self.n = len(data)
         self.time = data.index
-        self.prices = {
-            c: data[c].to_numpy(dtype=float) for c in ("Open", "High", "Low", "Close", "Volume")
-        }
+        self.prices = {c: data[c].to_numpy(dtype=float) for c in COLUMNS}
         self.indicators = dict(indicators or {})
         self.initial_cash = float(result.settings.get("cash", outcome.config.initial_capital))
         self.equity = result.equity_curve["Equity"].to_numpy(dtype=float)

@@ -19,7 +19,8 @@ from algobt.engine.alerts import as_alerts
 class Result(pd.Series):
     """Stats of one run; see ``docs/stats.md`` for every key and its unit."""
 
-    _metadata = ["symbol", "strategy_name", "open_trades", "alerts", "settings"]
+    # "_name" is the Series' own metadata: without it a pickled Result loses its name.
+    _metadata = ["_name", "symbol", "strategy_name", "open_trades", "alerts", "settings"]
 
     def __init__(
         self,
@@ -60,8 +61,8 @@ class Result(pd.Series):
         return self["_equity_curve"]
 
     def to_dict(self, into=dict) -> dict:
-        """The JSON ``BacktestResult``: JSON-ready (no NaN), percent units, ISO timestamps."""
-        from algobt.engine.metrics import backtest_result
+        """The ``BacktestResult`` of ``docs/api.md``: JSON-ready (no NaN), percent, ISO stamps."""
+        from algobt.engine.report import backtest_result
 
         commission = self.settings.get("commission")
         result = backtest_result(

@@ -24,14 +24,18 @@ from algobt.engine.alerts import ALERT_MODES, Alerts, alerts_json
 from algobt.engine.backtest import Backtest
 from algobt.engine.config import RunConfig
 from algobt.engine.detect import detect_kind
-from algobt.engine.metrics import TRADE_COLUMNS, backtest_result, compute_stats
+from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
+from algobt.engine.report import backtest_result
 from algobt.engine.result import Result
 from algobt.engine.strategy import Strategy
 from algobt.errors import ConfigError, StrategyError
 
 
-def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Strategy]:
-    """Exec Python source and return its one ``Strategy`` subclass.
+def strategy_from_source(
+    source: str, filename: str = "<strategy>", class_name: str | None = None
+) -> type[Strategy]:
+    """Exec Python source and return its ``Strategy`` subclass: the last one defined
+    (so helper base classes may come first), or the one named ``class_name``.
 
     Runs the code in this process: for code from the network the server uses a
     separate worker process instead.
@@ -61,6 +65,14 @@ def strategy_from_source(source: str, filename: str = "<strategy>") -> type[Stra
         raise StrategyError(
             "the code defines no subclass of algobt.Strategy; write "
             "`class MyStrategy(Strategy):` with init() and next()"
+        )
+    if class_name is not None:
+        for cls in found:
+            if cls.__name__ == class_name:
+                return cls
+        raise StrategyError(
+            f"the code has no Strategy class {class_name!r}; it has "
+            f"{[cls.__name__ for cls in found]}"
         )
     # The last one defined wins, so helper base classes may come first.
     return found[-1]

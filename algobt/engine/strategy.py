@@ -34,9 +34,13 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
+from algobt.engine.data.frame import COLUMNS
 from algobt.errors import ConfigError, StrategyError
 
-OHLCV = ("Open", "High", "Low", "Close", "Volume")
+#: ``buy()``/``sell()``'s default size, "all in": all of the equity, kept just under 1
+#: so it stays a fraction of equity (1 would mean one unit). The fast path and the rule
+#: specs use the same constant.
+ALL_IN = 1 - sys.float_info.epsilon
 
 # What an array without metadata of its own or of a base (a selection by mask or by
 # positions) reports; ``_opts`` is a fresh ``{}``.
@@ -246,14 +250,11 @@ def _short_name(value) -> str:
     if isinstance(value, pd.DataFrame):
         return "df"
     name = str(getattr(value, "name", "") or "")
-    if name in OHLCV:
+    if name in COLUMNS:
         return name[0]
     if callable(value):
         name = getattr(value, "__name__", type(value).__name__).replace("<lambda>", "λ")
     return name if len(name) <= 10 else name[:9] + "…"
-
-
-_FULL_EQUITY = 1 - sys.float_info.epsilon  # "all in": just under 1 so it stays a fraction
 
 
 class Strategy:
@@ -367,7 +368,7 @@ class Strategy:
         return indicator
 
     # --- orders --------------------------------------------------------------------------
-    def buy(self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None, tag=None):
+    def buy(self, *, size: float = ALL_IN, limit=None, stop=None, sl=None, tp=None, tag=None):
         """Place a long order and return it.
 
         size: a fraction of available margin when 0 < size < 1 (default: all of
@@ -377,9 +378,7 @@ class Strategy:
         """
         return self._broker.new_order(_check_size(size), limit, stop, sl, tp, tag)
 
-    def sell(
-        self, *, size: float = _FULL_EQUITY, limit=None, stop=None, sl=None, tp=None, tag=None
-    ):
+    def sell(self, *, size: float = ALL_IN, limit=None, stop=None, sl=None, tp=None, tag=None):
         """Place a short order and return it; see ``buy()``. To exit a long, use
         ``self.position.close()``: a sell does not close a buy unless
         ``exclusive_orders`` is on or the two net out exactly."""

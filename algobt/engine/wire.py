@@ -30,7 +30,6 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 import pandas as pd
 
-from algobt.engine.metrics import _is_daily, _iso
 from algobt.engine.replay import (
     CHUNK_BARS,
     Chunk,
@@ -41,6 +40,7 @@ from algobt.engine.replay import (
     SymbolReplay,
     replay,
 )
+from algobt.engine.report import is_daily, iso_stamps
 from algobt.errors import AlgobtError
 
 STATS_EVERY = 50  # bars between two ``stats`` messages of a bar-by-bar stream
@@ -152,7 +152,7 @@ class _SymbolEncoder:
         self.n = source.n
         self.initial_cash = source.initial_cash
         # The stamp format depends on the whole index (dates for daily bars).
-        self.stamps = _iso(source.time, _is_daily(source.time))
+        self.stamps = iso_stamps(source.time, is_daily(source.time))
 
     def initial_stats(self) -> dict:
         return {

@@ -203,3 +203,13 @@ def save_run(
     finally:
         if opened:
             target.close()
+
+
+def _plug_into_the_engine() -> None:
+    """Let ``Backtest(save=...)`` record its runs here; the engine never imports the store."""
+    from algobt.engine.backtest import use_recorder
+
+    use_recorder(save_run)
+
+
+_plug_into_the_engine()

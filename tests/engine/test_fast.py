@@ -21,7 +21,7 @@ from algobt import Backtest
 from algobt.engine.fast import SignalStrategy, from_signals, simulate_signals
 from algobt.engine.fast_nb import _round12_nb
 from algobt.engine.metrics import TRADE_COLUMNS
-from algobt.engine.strategy import _FULL_EQUITY
+from algobt.engine.strategy import ALL_IN
 from algobt.errors import ConfigError, DataError
 from algobt.lib import SMA
 
@@ -143,7 +143,7 @@ def random_bars(rng, n, volatility):
             "commission": st.sampled_from([0.0, 0.001, (2.0, 0.002)]),
             "spread": st.sampled_from([0.0, 0.002]),
             "slippage": st.sampled_from([0.0, 0.001]),
-            "size": st.sampled_from([_FULL_EQUITY, 0.5, 0.005, 3, 1000]),
+            "size": st.sampled_from([ALL_IN, 0.5, 0.005, 3, 1000]),
             "lot_size": st.sampled_from([1, 0.1, 0.25, 10]),
             "sl_pct": st.sampled_from([None, 1.0, 5.0]),
             "tp_pct": st.sampled_from([None, 2.0, 10.0]),

@@ -19,7 +19,7 @@ from algobt.engine.alerts import Alerts
 from algobt.engine.enums import AlertCode, SimSettings, alert_dt, alert_tally_dt, trade_dt
 from algobt.engine.fast import SignalStrategy, from_signals, simulate_signals
 from algobt.engine.run import run_config
-from algobt.engine.strategy import _FULL_EQUITY
+from algobt.engine.strategy import ALL_IN
 from algobt.store import Store
 
 UP = np.zeros(len(GOOG), bool)
@@ -105,7 +105,7 @@ def test_alerts_read_as_dicts_frame_and_summary():
     as_dicts = frame[["level", "code", "bar", "time", "message"]].to_dict("records")
     assert as_dicts == list(alerts)
     assert (frame["reason"] == "no_lot_affordable").all()
-    assert (frame["size"] == _FULL_EQUITY).all()  # the all-in fraction, as ordered
+    assert (frame["size"] == ALL_IN).all()  # the all-in fraction, as ordered
 
     summary = alerts.summary()
     assert len(summary) == 1

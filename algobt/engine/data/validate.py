@@ -4,6 +4,12 @@ A backtest on a NaN price, a High below its Low or a clock that runs backwards
 produces numbers that look fine and mean nothing, so every such frame stops
 here with a :class:`DataError`. Nothing is ever repaired (not even sorted):
 the message says which row is wrong and how to fix the source.
+
+One validator, two levels: ``strict`` (the default) holds data algobt loads to
+the frame contract of ``frame.py``; ``strict=False`` checks only what any
+simulation needs, for a frame a user hands to ``Backtest`` or ``from_signals``
+directly (backtesting.py's own test data passes: a naive or non-datetime index,
+no Volume column, zero volumes or prices, repeated stamps).
 """
 
 from __future__ import annotations
@@ -17,10 +23,10 @@ from algobt.errors import DataError
 _NO_REPAIR = "algobt never repairs data silently"
 
 
-def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
+def validate_ohlcv(df: pd.DataFrame, *, strict: bool = True) -> pd.DataFrame:
     """Return ``df`` unchanged if it is simulatable OHLCV data, else raise :class:`DataError`.
 
-    Checks, in order: a non-empty DataFrame with columns Open High Low Close
+    strict=True checks, in order: a non-empty DataFrame with columns Open High Low Close
     Volume holding numbers; a tz-aware DatetimeIndex, strictly increasing (no
     duplicate stamps, no step backwards); finite prices > 0; finite Volume >= 0;
     ``Low <= min(Open, Close)`` and ``max(Open, Close) <= High``. Each message
@@ -37,13 +43,74 @@ def validate_ohlcv(df: pd.DataFrame) -> pd.DataFrame:
     Traceback (most recent call last):
     ...
     algobt.errors.DataError: row 1 at 2024-01-03 (df.iloc[1]): High 9.5 is below Low 10.0; ...
+
+    strict=False checks a DataFrame, not empty, with numeric Open High Low Close
+    (Volume optional), finite prices, ``Low <= High``, and an index that never
+    steps backwards; each message names the first row at fault.
+
+    >>> validate_ohlcv(df, strict=False)
+    Traceback (most recent call last):
+    ...
+    algobt.errors.DataError: High < Low at row 1 (2024-01-03 00:00:00+00:00): ...
     """
+    if not strict:
+        _check_simulatable(df)
+        return df
     _check_shape(df)
     _check_time(df.index)
     values = {name: df[name].to_numpy(dtype="float64") for name in COLUMNS}
     _check_values(df.index, values)
     _check_ranges(df.index, values)
     return df
+
+
+def _check_simulatable(data) -> None:
+    """The ``strict=False`` checks (messages as ``Backtest`` has always given them)."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame with Open, High, Low, Close columns, got "
+            f"{type(data).__name__}; algobt.load(symbol) returns one",
+            field="data",
+        )
+    if len(data) == 0:
+        raise DataError(
+            "data is empty: no bars to simulate; check the symbol and date range", field="data"
+        )
+    missing = [c for c in PRICE_COLUMNS if c not in data.columns]
+    if missing:
+        raise DataError(
+            f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}. "
+            "Rename them to Open, High, Low, Close (and optionally Volume).",
+            field="data",
+        )
+    try:
+        values = data[list(PRICE_COLUMNS)].to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise DataError("price columns must be numeric", field="data") from None
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise DataError(
+            f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({data.index[row]}); "
+            "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
+            field="data",
+        )
+    low_gt_high = values[:, 2] > values[:, 1]
+    if low_gt_high.any():
+        row = int(np.argmax(low_gt_high))
+        raise DataError(
+            f"High < Low at row {row} ({data.index[row]}): High={values[row, 1]}, "
+            f"Low={values[row, 2]}; fix or drop that row",
+            field="data",
+        )
+    if len(data) > 1 and not data.index.is_monotonic_increasing:
+        stamps = data.index.to_numpy()
+        row = int(np.argmax(stamps[1:] < stamps[:-1])) + 1
+        raise DataError(
+            f"the time index goes backwards at row {row} ({data.index[row]}); "
+            "sort it with df.sort_index()",
+            field="data",
+        )
 
 
 def _check_shape(df) -> None:

@@ -9,19 +9,16 @@ of any indicator``, so the exported Python class trades identically.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from algobt.engine.data.frame import PRICE_COLUMNS
+from algobt.engine.data.validate import validate_ohlcv
 from algobt.engine.indicators import INDICATOR_SPECS
 from algobt.engine.rules._spec import Condition, Operand, Spec, parse_spec
-from algobt.errors import DataError
-
-_PRICE_COLUMNS = ("Open", "High", "Low", "Close")
-# Strategy.buy()'s default: "all of the equity", kept just under 1 so it is a fraction.
-ALL_IN = 1 - sys.float_info.epsilon
+from algobt.engine.strategy import ALL_IN
 
 
 @dataclass(eq=False)
@@ -59,21 +56,8 @@ class Signals:
 
 def price_series(data: pd.DataFrame) -> dict[str, np.ndarray]:
     """The price fields a spec can use, as float arrays (volume NaN when absent)."""
-    if not isinstance(data, pd.DataFrame):
-        raise DataError(
-            f"data must be a pandas DataFrame with Open, High, Low, Close "
-            f"columns, got {type(data).__name__}",
-            field="data",
-        )
-    if len(data) == 0:
-        raise DataError("data is empty: no bars to compute signals on", field="data")
-    missing = [c for c in _PRICE_COLUMNS if c not in data.columns]
-    if missing:
-        raise DataError(
-            f"data is missing column(s) {missing}; it has {list(map(str, data.columns))}",
-            field="data",
-        )
-    o, h, lo, c = (data[col].to_numpy(dtype=float) for col in _PRICE_COLUMNS)
+    validate_ohlcv(data, strict=False)  # the checks of Backtest and from_signals
+    o, h, lo, c = (data[col].to_numpy(dtype=float) for col in PRICE_COLUMNS)
     v = (
         data["Volume"].to_numpy(dtype=float)
         if "Volume" in data.columns

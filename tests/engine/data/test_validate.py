@@ -138,3 +138,56 @@ def test_index_must_be_tz_aware_times():
     df = good()
     df.index = pd.DatetimeIndex([df.index[0], pd.NaT, *df.index[2:]])
     assert "row 1 (df.iloc[1]) has no timestamp" in rejected(df).message
+
+
+# --------------------------------------------------------------------------- strict=False
+
+
+def test_lenient_level_takes_what_a_simulation_can_run():
+    from backtesting.test import GOOG
+
+    assert validate_ohlcv(GOOG, strict=False) is GOOG  # naive stamps: the loader's level refuses
+    assert "no time zone" in rejected(GOOG).message
+    bare = good().drop(columns="Volume").reset_index(drop=True)
+    bare.iloc[1, bare.columns.get_loc("Open")] = 0.0
+    assert validate_ohlcv(bare, strict=False) is bare
+    repeated = good()
+    repeated.index = repeated.index[[0, 1, 1, 2, 3]]
+    assert validate_ohlcv(repeated, strict=False) is repeated
+
+
+@pytest.mark.parametrize(
+    "spoil, words",
+    [
+        (lambda df: df.iloc[:0], "data is empty: no bars to simulate"),
+        (lambda df: df.drop(columns="Low"), r"missing column(s) ['Low']"),
+        (lambda df: df.assign(Close=[1.0, np.nan, 1, 1, 1]), "Close is nan at row 1"),
+        (lambda df: df.assign(High=[90.0, 200, 200, 200, 200]), "High < Low at row 0"),
+        (lambda df: df.iloc[[0, 2, 1, 3]], "the time index goes backwards at row 2"),
+        (lambda df: df["Close"], "must be a pandas DataFrame"),
+    ],
+)
+def test_every_simulation_entry_point_uses_the_one_lenient_validator(spoil, words):
+    from algobt import Backtest, from_signals
+    from algobt.engine import rules
+    from algobt.examples import SmaCross
+
+    bad = spoil(good())
+    spec = {
+        "name": "above",
+        "version": 1,
+        "indicators": {"ma": {"type": "SMA", "period": 2}},
+        "entry": {"long": {"gt": ["close", "ma"]}},
+        "exit": {"long": {"lt": ["close", "ma"]}},
+    }
+    signals = np.zeros(len(bad), dtype=bool)
+    runs = [
+        lambda: validate_ohlcv(bad, strict=False),
+        lambda: Backtest(bad, SmaCross),
+        lambda: from_signals(bad, signals, signals),
+        lambda: rules.compile_spec(spec, bad),
+    ]
+    for run in runs:
+        with pytest.raises(DataError) as err:
+            run()
+        assert words in err.value.message
