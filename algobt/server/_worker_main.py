@@ -15,7 +15,8 @@ before it forks: the supervisor stays small and single-threaded.
   length-prefixed JSON frames on its data pipe. Its stdout and stderr go to
   ``output.log`` in the run's temporary directory.
 
-Frames (worker → parent): ``started``, ``msg`` (stream), ``result`` (run),
+Frames (worker → parent): ``started``, ``progress`` (run: phase, done, total),
+``msg`` (stream), ``result`` (run),
 ``error`` (an exception, with its class, message, field and limit hint),
 ``usage`` (peak memory, CPU) and ``fatal`` (the worker could not start).
 """
@@ -311,7 +312,11 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
 
     try:
         if job["mode"] == "run":
-            result = run_config(job["config"]).to_dict()
+
+            def progress(phase, done, total):
+                channel.send({"kind": "progress", "phase": phase, "done": done, "total": total})
+
+            result = run_config(job["config"], progress=progress).to_dict()
             channel.send({"kind": "result", "result": result})
         else:
             for msg in events(job["config"]):

@@ -227,6 +227,8 @@ def serve(
             app, max_body_size=8 * MAX_BODY_BYTES, xheaders=False
         )
         server._http.add_sockets(sockets)
+        # Runs an earlier server left queued start again; those it left running fail.
+        app.settings["jobs"].recover()
 
     try:
         loop = asyncio.get_running_loop()

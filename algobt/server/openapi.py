@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the REST API, built from the app's own route table.
 
 Every route of ``route_table()`` appears (a test checks it); each operation
-says what it accepts and returns. Shapes follow SPEC §3 and the seed report §4.
+says what it accepts and returns; ``docs/api.md`` describes the same API in prose.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from algobt import __version__
+from algobt.store.runs import STATUSES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -59,8 +60,8 @@ SCHEMAS = {
     "BacktestConfig": {
         "type": "object",
         "additionalProperties": True,
-        "description": "SPEC BacktestConfig; both spellings of the report are accepted "
-        "(initial_balance|initial_capital, interval|timeframe).",
+        "description": "A run's configuration (docs/api.md); both spellings of a field are "
+        "accepted (initial_balance|initial_capital, interval|timeframe).",
         "properties": {
             "name": {"type": "string"},
             "strategy_id": {"type": "integer", "minimum": 1},
@@ -148,7 +149,7 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "status": {
                 "type": "string",
-                "enum": ["queued", "running", "completed", "failed", "cancelled"],
+                "enum": list(STATUSES),
             },
             "progress": {"type": ["number", "null"]},
             "error": {"type": ["string", "null"]},
@@ -322,7 +323,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                 "status",
                 {
                     "type": "string",
-                    "enum": ["queued", "running", "completed", "failed", "cancelled"],
+                    "enum": list(STATUSES),
                 },
             ),
             ("strategy", ID_PARAM),

@@ -107,7 +107,7 @@ class StreamConnection:
 
     async def _pump(self, config, strategy_id, stream, cancel: threading.Event) -> None:
         # Registered while it runs: the health endpoint counts streams, tests watch them.
-        progress = self.jobs.streams[cancel] = {"sent": 0}
+        progress = self.jobs.register_stream(cancel)
         try:
             async with contextlib.aclosing(stream) as messages:
                 async for message in messages:
@@ -131,7 +131,7 @@ class StreamConnection:
             await self.error("internal error while streaming", code="internal_error")
         finally:
             cancel.set()
-            self.jobs.streams.pop(cancel, None)
+            self.jobs.unregister_stream(cancel)
 
     async def error(
         self, message: str, *, field: str | None = None, code: str = "bad_request"

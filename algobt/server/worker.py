@@ -703,6 +703,7 @@ def run_isolated(
     cancel: threading.Event | None = None,
     pool: WorkerPool | None = None,
     usage: dict | None = None,
+    progress=None,
 ) -> dict:
     """``run_config(config).to_dict()``, computed in a fresh, limited worker process.
 
@@ -710,6 +711,8 @@ def run_isolated(
     ``StrategyError`` (same message and field), or :class:`WorkerError` for a
     limit, a crash or ``cancel`` being set. Blocks; safe to call from many threads.
     usage: if given, filled with what the run used (CPU, peak memory, wall time, pids).
+    progress: ``progress(phase, done, total)`` as ``run_config`` reports it, called in
+    this thread; an exception it raises kills the worker and propagates.
     """
     _check_config(config)
     t0 = time.monotonic()
@@ -728,6 +731,9 @@ def run_isolated(
             if kind == "started":
                 worker.started = frame
                 worker.startup_seconds = time.monotonic() - t0
+            elif kind == "progress":
+                if progress is not None and frame.get("phase") in ("loading", "running"):
+                    progress(frame["phase"], _count(frame.get("done")), _count(frame.get("total")))
             elif kind == "result":
                 result = frame.get("result")
             elif kind == "error":
@@ -749,6 +755,11 @@ def run_isolated(
     if error is not None:
         raise _error_from_frame(error, worker, limits)
     raise _error_from_exit(worker, limits)
+
+
+def _count(value) -> int:
+    """A count from the worker (untrusted): a whole number >= 0, else 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def _error_message(exc: AlgobtError) -> dict:

@@ -26,7 +26,7 @@ class HealthHandler(ApiHandler):
                 "version": __version__,
                 "uptime_seconds": round(time.time() - STARTED, 3),
                 "database": self.store.path,
-                "running": len(self.jobs.live),
+                "running": self.jobs.active_runs(),
                 "streams": len(self.jobs.streams),
             }
         )
