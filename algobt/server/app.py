@@ -27,7 +27,7 @@ import tornado.web
 
 from algobt.errors import ConfigError
 from algobt.server import auth
-from algobt.server.handlers import backtests, meta, strategies
+from algobt.server.handlers import backtests, meta, pages, strategies
 from algobt.server.handlers.base import NotFoundHandler
 from algobt.server.jobs import JobRunner
 
@@ -45,6 +45,7 @@ def route_table() -> list[tuple[str, type]]:
         *backtests.default_handlers,
         *strategies.default_handlers,
         *meta.default_handlers,
+        *pages.default_handlers,
         *stream.default_handlers,
     ]
 
@@ -61,13 +62,15 @@ def make_app(
     worker_limits=None,
     isolate_python: bool = True,
     allow_files: bool = False,
+    assets_path=None,
     debug: bool = False,
 ) -> tornado.web.Application:
     """The Tornado application over ``store``; state reaches handlers through settings.
 
     token: required on every request. allowed_hosts: extra Host names besides
     loopback. allowed_origins: exact WebSocket origins besides this server's own
-    loopback origins (``port`` is needed to know those).
+    loopback origins (``port`` is needed to know those, and names the login cookie).
+    assets_path: the folder ``/static/`` serves (default ``algobt/server/static/``).
     """
     if not token:
         raise ConfigError(
@@ -86,6 +89,8 @@ def make_app(
         store=store,
         jobs=jobs,
         token=token,
+        cookie_name=auth.cookie_name(port),
+        assets_path=str(assets_path or pages.STATIC_DIR),
         allowed_hosts=hosts,
         allowed_origins=frozenset(origins),
         max_body_bytes=max_body_bytes,

@@ -385,13 +385,20 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("get", "/api/symbols/"): dict(summary="Available symbols", ok=(200, {"type": "object"})),
     ("get", "/api/health/"): dict(summary="Server health", ok=(200, {"type": "object"})),
     ("get", "/api/openapi.json"): dict(summary="This document", ok=(200, {"type": "object"})),
-    ("get", "/"): dict(summary="The web page", ok=(200, None), html=True),
+    ("get", "/"): dict(
+        summary="The web page (with ?token=: sets the login cookie)", ok=(200, None), html=True
+    ),
+    ("get", "/static/{path}"): dict(
+        summary="A bundled asset of the page (long-cached when its name is hashed)",
+        ok=(200, None),
+    ),
 }
 
 
 def path_of(pattern: str) -> str:
-    """Tornado route pattern → OpenAPI path: ``(\\d{1,18})`` becomes ``{id}``."""
-    return re.sub(r"\([^)]*\)", "{id}", pattern).replace("\\", "")
+    """Tornado route pattern → OpenAPI path: ``(\\d{1,18})`` becomes ``{id}``, ``(.*)``
+    ``{path}``."""
+    return re.sub(r"\([^)]*\)", "{id}", pattern.replace("(.*)", "{path}")).replace("\\", "")
 
 
 def openapi_document(app=None) -> dict:
@@ -424,6 +431,10 @@ def openapi_document(app=None) -> dict:
         params = []
         if "{id}" in path:
             params.append({"name": "id", "in": "path", "required": True, "schema": ID_PARAM})
+        if "{path}" in path:
+            params.append(
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
         if op.get("paged"):
             params.extend(PAGING)
         for name, schema_ in op.get("query", ()):
@@ -441,9 +452,9 @@ def openapi_document(app=None) -> dict:
         "info": {
             "title": "algobt",
             "version": __version__,
-            "description": "Backtesting REST API. Send the server's token as "
-            "`Authorization: token …`. The streaming WebSocket is "
-            "`/ws/backtest/stream/` (not described here).",
+            "description": "Backtesting REST API (docs/api.md). Send the server's token as "
+            "`Authorization: token …`, or use the login cookie a page load with `?token=` "
+            "sets. The streaming WebSocket is `/ws/backtest/stream/` (docs/websocket.md).",
         },
         "servers": [{"url": "/"}],
         "components": {

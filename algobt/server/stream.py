@@ -26,6 +26,7 @@ import tornado.web
 import tornado.websocket
 
 from algobt.errors import AlgobtError
+from algobt.server import auth
 from algobt.server.handlers.base import AuthMixin, dumps
 
 log = logging.getLogger("algobt.server.stream")
@@ -153,7 +154,7 @@ class BacktestStreamHandler(AuthMixin, tornado.websocket.WebSocketHandler):
         self.check_access()
 
     def check_origin(self, origin: str) -> bool:
-        return origin in self.settings["allowed_origins"]
+        return auth.origin_allowed(origin, self.request, self.settings["allowed_origins"])
 
     def get_compression_options(self):
         return {}  # per-message deflate: candles compress well
