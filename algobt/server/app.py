@@ -11,7 +11,9 @@ never blocks the kernel; elsewhere it runs on a loop of its own in a thread.
 
 Safe by default: binds 127.0.0.1; a non-loopback address needs
 ``allow_remote=True`` (a warning is logged) and a token; every route needs the
-token; Host and WebSocket Origin are checked; bodies and frames are size-limited.
+token (or the login cookie a page load with ``?token=`` sets, see ``auth``); Host
+and Origin are checked; bodies and frames are size-limited. The REST API is
+described in ``docs/api.md``, the WebSocket in ``docs/websocket.md``.
 """
 
 from __future__ import annotations
@@ -137,7 +139,8 @@ class Server:
 
     @property
     def url(self) -> str:
-        """The page's address with the token, for the first load in a browser."""
+        """The page's address with the token, for the first load in a browser (which
+        sets the login cookie and drops the token from the address)."""
         return f"{self.base_url}/?token={self.token}"
 
     def __repr__(self):

@@ -1,4 +1,4 @@
-"""Every REST endpoint of SPEC §3 against a real server on a loopback port."""
+"""Every REST endpoint (docs/api.md) against a real server on a loopback port."""
 
 from __future__ import annotations
 
