@@ -163,7 +163,23 @@ SCHEMAS = {
             {
                 "type": "object",
                 "properties": {
-                    "live_stats": {"type": ["object", "null"]},
+                    "phase": {
+                        "description": "queued, loading, running, saving, completed "
+                        "(or the run's final status once the server no longer tracks it)",
+                        "type": "string",
+                    },
+                    "bars": {
+                        "description": "bars simulated so far, of all the run's bars",
+                        "type": ["object", "null"],
+                        "properties": {
+                            "done": {"type": "integer"},
+                            "total": {"type": "integer"},
+                        },
+                    },
+                    "live_stats": {
+                        "description": "headline figures, once the run has a result",
+                        "type": ["object", "null"],
+                    },
                     "alerts": {"type": "array"},
                 },
             },
