@@ -353,7 +353,8 @@ class JobRunner:
         alerts = live.alerts if live and live.alerts else self.store.list_alerts(run_id)
         return {
             **status_view(run),
-            "phase": live.phase if live else run["status"],
+            # A finished run's phase is its status (the store says so before the task does).
+            "phase": live.phase if live and run["status"] in ACTIVE else run["status"],
             "bars": {"done": live.bars_done, "total": live.bars_total} if live else None,
             "live_stats": (live.stats or None) if live else None,
             "alerts": alerts,

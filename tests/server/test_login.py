@@ -9,6 +9,7 @@ import http.client
 import http.cookiejar
 import json
 import logging
+import time
 import urllib.error
 import urllib.request
 
@@ -219,6 +220,9 @@ def test_over_https_the_cookie_is_secure(tmp_path):
 def test_the_login_keeps_the_token_out_of_the_log(server, caplog):
     with caplog.at_level(logging.INFO, logger="algobt.server.access"):
         raw_get(server, f"/?token={TOKEN}")
+        deadline = time.time() + 10  # the server logs just after it has answered
+        while not caplog.records and time.time() < deadline:
+            time.sleep(0.01)
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "302 GET /?token=[redacted]" in text
     assert TOKEN not in text and auth.cookie_value(TOKEN) not in text
