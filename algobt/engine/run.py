@@ -161,20 +161,30 @@ def load_for(cfg: RunConfig, symbol: str) -> pd.DataFrame:
     )
 
 
-def run_config(config, data: dict[str, pd.DataFrame] | None = None) -> RunOutcome:
+def run_config(config, data: dict[str, pd.DataFrame] | None = None, *, progress=None) -> RunOutcome:
     """Run a config (a ``RunConfig`` or a dict) and return the outcome.
 
     data: already loaded bars by symbol (skips loading); handy for tests and the stream.
+    progress: called as ``progress(phase, done, total)`` — ``("loading", symbols
+    loaded, symbols)``, then ``("running", bars simulated, bars)`` before and after
+    each symbol — so a queued run can report how far it is; it may raise to stop the run.
     """
+    report = progress or (lambda phase, done, total: None)
     cfg = RunConfig.from_dict(config)
     name, kind, run_one = _runner(cfg)
     symbols = cfg.symbol_list
     frames = dict(data or {})
-    for symbol in symbols:
+    for loaded, symbol in enumerate(symbols):
+        report("loading", loaded, len(symbols))
         if symbol not in frames:
             frames[symbol] = load_for(cfg, symbol)
     cash = cfg.initial_capital / len(symbols)
-    per_symbol = {s: run_one(frames[s], cash, s) for s in symbols}
+    bars, simulated, per_symbol = sum(len(frames[s]) for s in symbols), 0, {}
+    for symbol in symbols:
+        report("running", simulated, bars)
+        per_symbol[symbol] = run_one(frames[symbol], cash, symbol)
+        simulated += len(frames[symbol])
+    report("running", simulated, bars)
     for res in per_symbol.values():
         res.strategy_name = name
     result = per_symbol[symbols[0]] if len(symbols) == 1 else combine(per_symbol, frames, name)

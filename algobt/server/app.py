@@ -11,7 +11,9 @@ never blocks the kernel; elsewhere it runs on a loop of its own in a thread.
 
 Safe by default: binds 127.0.0.1; a non-loopback address needs
 ``allow_remote=True`` (a warning is logged) and a token; every route needs the
-token; Host and WebSocket Origin are checked; bodies and frames are size-limited.
+token (or the login cookie a page load with ``?token=`` sets, see ``auth``); Host
+and Origin are checked; bodies and frames are size-limited. The REST API is
+described in ``docs/api.md``, the WebSocket in ``docs/websocket.md``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import tornado.web
 
 from algobt.errors import ConfigError
 from algobt.server import auth
-from algobt.server.handlers import backtests, meta, strategies
+from algobt.server.handlers import backtests, meta, pages, strategies
 from algobt.server.handlers.base import NotFoundHandler
 from algobt.server.jobs import JobRunner
 
@@ -45,6 +47,7 @@ def route_table() -> list[tuple[str, type]]:
         *backtests.default_handlers,
         *strategies.default_handlers,
         *meta.default_handlers,
+        *pages.default_handlers,
         *stream.default_handlers,
     ]
 
@@ -61,13 +64,15 @@ def make_app(
     worker_limits=None,
     isolate_python: bool = True,
     allow_files: bool = False,
+    assets_path=None,
     debug: bool = False,
 ) -> tornado.web.Application:
     """The Tornado application over ``store``; state reaches handlers through settings.
 
     token: required on every request. allowed_hosts: extra Host names besides
     loopback. allowed_origins: exact WebSocket origins besides this server's own
-    loopback origins (``port`` is needed to know those).
+    loopback origins (``port`` is needed to know those, and names the login cookie).
+    assets_path: the folder ``/static/`` serves (default ``algobt/server/static/``).
     """
     if not token:
         raise ConfigError(
@@ -86,6 +91,8 @@ def make_app(
         store=store,
         jobs=jobs,
         token=token,
+        cookie_name=auth.cookie_name(port),
+        assets_path=str(assets_path or pages.STATIC_DIR),
         allowed_hosts=hosts,
         allowed_origins=frozenset(origins),
         max_body_bytes=max_body_bytes,
@@ -132,7 +139,8 @@ class Server:
 
     @property
     def url(self) -> str:
-        """The page's address with the token, for the first load in a browser."""
+        """The page's address with the token, for the first load in a browser (which
+        sets the login cookie and drops the token from the address)."""
         return f"{self.base_url}/?token={self.token}"
 
     def __repr__(self):
@@ -227,6 +235,8 @@ def serve(
             app, max_body_size=8 * MAX_BODY_BYTES, xheaders=False
         )
         server._http.add_sockets(sockets)
+        # Runs an earlier server left queued start again; those it left running fail.
+        app.settings["jobs"].recover()
 
     try:
         loop = asyncio.get_running_loop()

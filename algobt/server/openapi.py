@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the REST API, built from the app's own route table.
 
 Every route of ``route_table()`` appears (a test checks it); each operation
-says what it accepts and returns. Shapes follow SPEC §3 and the seed report §4.
+says what it accepts and returns; ``docs/api.md`` describes the same API in prose.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from algobt import __version__
+from algobt.store.runs import STATUSES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -59,8 +60,8 @@ SCHEMAS = {
     "BacktestConfig": {
         "type": "object",
         "additionalProperties": True,
-        "description": "SPEC BacktestConfig; both spellings of the report are accepted "
-        "(initial_balance|initial_capital, interval|timeframe).",
+        "description": "A run's configuration (docs/api.md); both spellings of a field are "
+        "accepted (initial_balance|initial_capital, interval|timeframe).",
         "properties": {
             "name": {"type": "string"},
             "strategy_id": {"type": "integer", "minimum": 1},
@@ -148,7 +149,7 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "status": {
                 "type": "string",
-                "enum": ["queued", "running", "completed", "failed", "cancelled"],
+                "enum": list(STATUSES),
             },
             "progress": {"type": ["number", "null"]},
             "error": {"type": ["string", "null"]},
@@ -162,7 +163,23 @@ SCHEMAS = {
             {
                 "type": "object",
                 "properties": {
-                    "live_stats": {"type": ["object", "null"]},
+                    "phase": {
+                        "description": "queued, loading, running, saving, completed "
+                        "(or the run's final status once the server no longer tracks it)",
+                        "type": "string",
+                    },
+                    "bars": {
+                        "description": "bars simulated so far, of all the run's bars",
+                        "type": ["object", "null"],
+                        "properties": {
+                            "done": {"type": "integer"},
+                            "total": {"type": "integer"},
+                        },
+                    },
+                    "live_stats": {
+                        "description": "headline figures, once the run has a result",
+                        "type": ["object", "null"],
+                    },
                     "alerts": {"type": "array"},
                 },
             },
@@ -322,7 +339,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                 "status",
                 {
                     "type": "string",
-                    "enum": ["queued", "running", "completed", "failed", "cancelled"],
+                    "enum": list(STATUSES),
                 },
             ),
             ("strategy", ID_PARAM),
@@ -384,13 +401,20 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("get", "/api/symbols/"): dict(summary="Available symbols", ok=(200, {"type": "object"})),
     ("get", "/api/health/"): dict(summary="Server health", ok=(200, {"type": "object"})),
     ("get", "/api/openapi.json"): dict(summary="This document", ok=(200, {"type": "object"})),
-    ("get", "/"): dict(summary="The web page", ok=(200, None), html=True),
+    ("get", "/"): dict(
+        summary="The web page (with ?token=: sets the login cookie)", ok=(200, None), html=True
+    ),
+    ("get", "/static/{path}"): dict(
+        summary="A bundled asset of the page (long-cached when its name is hashed)",
+        ok=(200, None),
+    ),
 }
 
 
 def path_of(pattern: str) -> str:
-    """Tornado route pattern → OpenAPI path: ``(\\d{1,18})`` becomes ``{id}``."""
-    return re.sub(r"\([^)]*\)", "{id}", pattern).replace("\\", "")
+    """Tornado route pattern → OpenAPI path: ``(\\d{1,18})`` becomes ``{id}``, ``(.*)``
+    ``{path}``."""
+    return re.sub(r"\([^)]*\)", "{id}", pattern.replace("(.*)", "{path}")).replace("\\", "")
 
 
 def openapi_document(app=None) -> dict:
@@ -423,6 +447,10 @@ def openapi_document(app=None) -> dict:
         params = []
         if "{id}" in path:
             params.append({"name": "id", "in": "path", "required": True, "schema": ID_PARAM})
+        if "{path}" in path:
+            params.append(
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}
+            )
         if op.get("paged"):
             params.extend(PAGING)
         for name, schema_ in op.get("query", ()):
@@ -440,9 +468,9 @@ def openapi_document(app=None) -> dict:
         "info": {
             "title": "algobt",
             "version": __version__,
-            "description": "Backtesting REST API. Send the server's token as "
-            "`Authorization: token …`. The streaming WebSocket is "
-            "`/ws/backtest/stream/` (not described here).",
+            "description": "Backtesting REST API (docs/api.md). Send the server's token as "
+            "`Authorization: token …`, or use the login cookie a page load with `?token=` "
+            "sets. The streaming WebSocket is `/ws/backtest/stream/` (docs/websocket.md).",
         },
         "servers": [{"url": "/"}],
         "components": {

@@ -31,6 +31,7 @@ import tornado.websocket
 
 from algobt.engine.config import StreamOptions
 from algobt.errors import AlgobtError
+from algobt.server import auth
 from algobt.server.handlers.base import AuthMixin, dumps
 
 log = logging.getLogger("algobt.server.stream")
@@ -113,7 +114,7 @@ class StreamConnection:
 
     async def _pump(self, config, strategy_id, stream, cancel: threading.Event) -> None:
         # Registered while it runs: the health endpoint counts streams, tests watch them.
-        progress = self.jobs.streams[cancel] = {"sent": 0}
+        progress = self.jobs.register_stream(cancel)
         try:
             async with contextlib.aclosing(stream) as messages:
                 async for message in messages:
@@ -137,7 +138,7 @@ class StreamConnection:
             await self.error("internal error while streaming", code="internal_error")
         finally:
             cancel.set()
-            self.jobs.streams.pop(cancel, None)
+            self.jobs.unregister_stream(cancel)
 
     async def error(
         self, message: str, *, field: str | None = None, code: str = "bad_request"
@@ -159,7 +160,7 @@ class BacktestStreamHandler(AuthMixin, tornado.websocket.WebSocketHandler):
         self.check_access()
 
     def check_origin(self, origin: str) -> bool:
-        return origin in self.settings["allowed_origins"]
+        return auth.origin_allowed(origin, self.request, self.settings["allowed_origins"])
 
     def get_compression_options(self):
         return {}  # per-message deflate: candles compress well

@@ -14,7 +14,10 @@ from typing import Any
 from algobt.errors import ConfigError, ConflictError, NotFoundError
 from algobt.store import codec
 
+# The one list of run statuses: the server's filters, its OpenAPI enums and the job runner
+# all read these (the schema's CHECK constraint spells the same five; a test compares).
 STATUSES = ("queued", "running", "completed", "failed", "cancelled")
+ACTIVE = ("queued", "running")  # not finished yet: a run in these may still change
 FINISHED = ("completed", "failed", "cancelled")
 SOURCES_MAX = 32
 
@@ -117,7 +120,7 @@ class RunsMixin:
             return self._run(conn, run_id)
 
     def _insert_run(self, conn, config, fields, strategy_id, status, source, name, config_id):
-        if status not in ("queued", "running"):
+        if status not in ACTIVE:
             raise ConfigError(
                 f"a new run is 'queued' or 'running', not {status!r}; a completed run is "
                 "recorded with record_run",
@@ -277,6 +280,17 @@ class RunsMixin:
                 [*args, page_size, (page - 1) * page_size],
             ).fetchall()
         return codec.paginated(count, page, page_size, [run_dict(r) for r in rows])
+
+    def unfinished_runs(self, *, source: str | None = None) -> list[dict]:
+        """Every run still ``queued`` or ``running`` (of ``source``, when given), oldest
+        first: what a restarted server must settle, since nothing else will move them."""
+        where, args = f"r.status IN ({', '.join('?' for _ in ACTIVE)})", list(ACTIVE)
+        if source is not None:
+            where += " AND r.source = ?"
+            args.append(codec.text(source, "source", max_len=SOURCES_MAX))
+        with self._db.read() as conn:
+            rows = conn.execute(f"{_RUN_SELECT} WHERE {where} ORDER BY r.id", args).fetchall()
+        return [run_dict(r) for r in rows]
 
     def delete_run(self, run_id: int) -> None:
         """Delete a run with its results, trades and alerts (a latest-per-strategy row

@@ -5,6 +5,7 @@ from __future__ import annotations
 from algobt.errors import ConfigError
 from algobt.server.handlers.base import ApiError, ApiHandler
 from algobt.server.jobs import status_view
+from algobt.store.runs import ACTIVE, STATUSES
 
 ID = r"(\d{1,18})"
 ALERT_MODES = ("summary", "full")
@@ -46,7 +47,7 @@ class MonitorHandler(ApiHandler):
 class CancelHandler(ApiHandler):
     def post(self, run_id):
         run = self.jobs.cancel(int(run_id))
-        self.send(status_view(run), status=202 if run["status"] in ("queued", "running") else 200)
+        self.send(status_view(run), status=202 if run["status"] in ACTIVE else 200)
 
 
 class ConfigsHandler(ApiHandler):
@@ -119,16 +120,8 @@ class RunsHandler(ApiHandler):
     def get(self):
         page, size = self.page_args()
         status = self.str_arg("status")
-        if status is not None and status not in (
-            "queued",
-            "running",
-            "completed",
-            "failed",
-            "cancelled",
-        ):
-            raise ConfigError(
-                "status must be queued, running, completed, failed or cancelled", field="status"
-            )
+        if status is not None and status not in STATUSES:
+            raise ConfigError(f"status must be one of {', '.join(STATUSES)}", field="status")
         self.send(
             self.store.list_runs(
                 page=page,

@@ -52,15 +52,31 @@ def _finite(value):
 
 
 class AuthMixin:
-    """Token and Host checks shared by HTTP and WebSocket handlers."""
+    """Token, login cookie, Host and Origin checks shared by HTTP and WebSocket handlers
+    (the rules are in ``algobt.server.auth``)."""
+
+    authorized_by: str | None = None  # "token" (header or ?token=) or "cookie"
 
     def check_access(self) -> None:
         settings = self.settings
-        if not auth.host_allowed(self.request.headers.get("Host"), settings["allowed_hosts"]):
+        request = self.request
+        if not auth.host_allowed(request.headers.get("Host"), settings["allowed_hosts"]):
             raise tornado.web.HTTPError(403, reason="Host not allowed")
-        token = auth.token_from_request(self.request, allow_query=self.request.method == "GET")
-        if not auth.token_matches(token, settings["token"]):
+        token = auth.token_from_request(request, allow_query=request.method == "GET")
+        if token is not None:
+            if not auth.token_matches(token, settings["token"]):
+                raise tornado.web.HTTPError(401, reason="Missing or wrong token")
+            self.authorized_by = "token"
+            return
+        cookie = self.get_cookie(settings.get("cookie_name", auth.cookie_name(None)))
+        if not auth.cookie_matches(cookie, settings["token"]):
             raise tornado.web.HTTPError(401, reason="Missing or wrong token")
+        if request.method not in auth.SAFE_METHODS and not auth.origin_allowed(
+            auth.request_origin(request), request, settings["allowed_origins"]
+        ):
+            # The browser attached the cookie; only this server's own pages may use it.
+            raise tornado.web.HTTPError(403, reason="cross-site request refused")
+        self.authorized_by = "cookie"
 
 
 class ApiHandler(AuthMixin, tornado.web.RequestHandler):

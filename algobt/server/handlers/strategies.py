@@ -33,16 +33,10 @@ class StrategiesHandler(ApiHandler):
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ConfigError("name is required: a short text naming the strategy", field="name")
-        code = _code_from(body)
-        check = validate_strategy_code(code)
-        if not check["valid"]:
-            first = check["errors"][0]
-            raise ConfigError(
-                f"the strategy code is not valid: {first['message']}", field="strategy_code"
-            )
+        code, check = checked_code(_code_from(body))
         created = self.store.create_strategy(
             name.strip(),
-            code if isinstance(code, str) else _json_text(code),
+            code,
             kind=check["kind"],
             description=str(body.get("description") or ""),
             parameters=check["parameters"],
@@ -64,18 +58,8 @@ class StrategyHandler(ApiHandler):
         if "description" in body:
             fields["description"] = str(body["description"] or "")
         if "strategy_code" in body or "code" in body:
-            code = _code_from(body)
-            check = validate_strategy_code(code)
-            if not check["valid"]:
-                raise ConfigError(
-                    f"the strategy code is not valid: {check['errors'][0]['message']}",
-                    field="strategy_code",
-                )
-            fields.update(
-                code=code if isinstance(code, str) else _json_text(code),
-                kind=check["kind"],
-                parameters=check["parameters"],
-            )
+            code, check = checked_code(_code_from(body))
+            fields.update(code=code, kind=check["kind"], parameters=check["parameters"])
         self.send(self.store.update_strategy(int(strategy_id), **fields))
 
     patch = put
@@ -85,16 +69,33 @@ class StrategyHandler(ApiHandler):
         self.send(None, status=204)
 
 
+def validation(code: str | dict) -> dict:
+    """The answer of both validate endpoints (a request's code, or a saved strategy's):
+    ``{"valid", "kind", "errors": [{"line", "column", "message"}], "parameters"}``."""
+    return validate_strategy_code(code)
+
+
+def checked_code(code: str | dict) -> tuple[str, dict]:
+    """Code fit to save, as text, and its validation; ``ConfigError`` when it is not valid."""
+    check = validation(code)
+    if not check["valid"]:
+        raise ConfigError(
+            f"the strategy code is not valid: {check['errors'][0]['message']}",
+            field="strategy_code",
+        )
+    return (code if isinstance(code, str) else _json_text(code)), check
+
+
 class ValidateHandler(ApiHandler):
     def post(self):
-        """``{"valid", "kind", "errors": [{"line", "column", "message"}], "parameters"}``."""
-        self.send(validate_strategy_code(_code_from(self.get_json_body())))
+        """Check code without saving it (see ``validation``)."""
+        self.send(validation(_code_from(self.get_json_body())))
 
 
 class ValidateSavedHandler(ApiHandler):
     def post(self, strategy_id):
-        strategy = self.store.get_strategy(int(strategy_id))
-        self.send(validate_strategy_code(strategy["code"]))
+        """Check a saved strategy's code (see ``validation``)."""
+        self.send(validation(self.store.get_strategy(int(strategy_id))["code"]))
 
 
 class StrategyBacktestHandler(ApiHandler):

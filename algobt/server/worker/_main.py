@@ -1,9 +1,11 @@
 """The isolated worker's own process: a tiny supervisor and the worker it forks.
 
-Started by :mod:`algobt.server.worker` as ``python -c <boot> <this file> <spec>``
-(a fresh interpreter, in its own session), so it must import nothing but the
-standard library at module level and must not import the ``algobt`` package
-before it forks: the supervisor stays small and single-threaded.
+Started by :mod:`algobt.server.worker.process` as ``python -c <boot> <this file>
+<spec>`` (a fresh interpreter, in its own session), so it must import nothing but
+the standard library at module level and must not import the ``algobt`` package
+before it forks: the supervisor stays small and single-threaded. The frame format
+comes from ``wire.py`` beside this file, loaded by its path (it too is standard
+library only), so both ends read and write the same frames.
 
 * The **supervisor** (this process, the session leader) marks itself a child
   subreaper, forks the worker, then only watches: it reaps every process in
@@ -15,9 +17,10 @@ before it forks: the supervisor stays small and single-threaded.
   length-prefixed JSON frames on its data pipe. Its stdout and stderr go to
   ``output.log`` in the run's temporary directory.
 
-Frames (worker → parent): ``started``, ``msg`` (stream), ``result`` (run),
-``error`` (an exception, with its class, message, field and limit hint),
-``usage`` (peak memory, CPU) and ``fatal`` (the worker could not start).
+Frames (worker → parent, see ``wire.py``): ``started``, ``progress`` (run: phase,
+done, total), ``msg`` (stream), ``result`` (run), ``error`` (an exception, with its
+class, message, field and limit hint), ``usage`` (peak memory, CPU) and ``fatal``
+(the worker could not start).
 """
 
 from __future__ import annotations
@@ -29,11 +32,24 @@ import os
 import resource
 import select
 import signal
-import struct
 import sys
 import time
 
-HEADER = struct.Struct(">I")
+
+def _load_wire():
+    """``wire.py`` from this folder, without importing the algobt package."""
+    import importlib.util
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    spec = importlib.util.spec_from_file_location(
+        "_algobt_worker_wire", os.path.join(here, "wire.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+wire = _load_wire()
 PR_SET_CHILD_SUBREAPER = 36
 SCAN_EVERY = 0.02  # seconds between two counts of the supervisor's subtree
 
@@ -135,8 +151,7 @@ class _Channel:
     def send(self, frame: dict) -> None:
         if os.getpid() != self.pid:
             return
-        payload = json.dumps(frame, default=_json_default, allow_nan=True).encode()
-        data = memoryview(HEADER.pack(len(payload)) + payload)
+        data = memoryview(wire.encode(frame, default=_json_default))
         try:
             while data:
                 data = data[os.write(self.fd, data) :]
@@ -154,24 +169,6 @@ def _json_default(value):
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
-
-
-def _read_frame(fd: int) -> dict | None:
-    def read_exact(n: int) -> bytes | None:
-        chunks, got = [], 0
-        while got < n:
-            chunk = os.read(fd, n - got)
-            if not chunk:
-                return None
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
-
-    head = read_exact(HEADER.size)
-    if head is None:
-        return None
-    body = read_exact(HEADER.unpack(head)[0])
-    return None if body is None else json.loads(body)
 
 
 def _limit_hint(exc: BaseException) -> str | None:
@@ -270,21 +267,21 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
     except BaseException:
         import traceback
 
-        channel.send({"kind": "fatal", "message": traceback.format_exc(limit=5)})
+        channel.send({"kind": wire.FATAL, "message": traceback.format_exc(limit=5)})
         os._exit(70)
 
-    job = _read_frame(job_fd)
+    job = wire.read_frame(job_fd)
     os.close(job_fd)
     if job is None:  # the parent went away, or gave up before sending a job
         os._exit(0)
     limits = job["limits"]
     applied = _apply_limits(limits, tmpdir)
-    channel.send({"kind": "started", "pid": os.getpid(), **applied})
+    channel.send({"kind": wire.STARTED, "pid": os.getpid(), **applied})
 
     def error_frame(exc: BaseException) -> dict:
         if isinstance(exc, AlgobtError):
             return {
-                "kind": "error",
+                "kind": wire.ERROR,
                 "class": type(exc).__name__,
                 "message": exc.message,
                 "field": exc.field,
@@ -293,7 +290,7 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
             }
         if isinstance(exc, SystemExit | KeyboardInterrupt):
             return {
-                "kind": "error",
+                "kind": wire.ERROR,
                 "class": "StrategyError",
                 "message": f"the strategy stopped the process ({type(exc).__name__}: {exc})",
                 "field": None,
@@ -301,7 +298,7 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
                 "limit": None,
             }
         return {
-            "kind": "error",
+            "kind": wire.ERROR,
             "class": "internal",
             "message": f"{type(exc).__name__}: {exc}",
             "field": None,
@@ -312,23 +309,27 @@ def worker_main(spec: dict, job_fd: int, data_fd: int) -> None:
     try:
         if job["mode"] in ("run", "run:full"):  # run:full: every alert, not the summary
             alerts = "full" if job["mode"] == "run:full" else "summary"
-            result = run_config(job["config"]).to_dict(alerts=alerts)
-            channel.send({"kind": "result", "result": result})
+
+            def progress(phase, done, total):
+                channel.send({"kind": wire.PROGRESS, "phase": phase, "done": done, "total": total})
+
+            result = run_config(job["config"], progress=progress).to_dict(alerts=alerts)
+            channel.send({"kind": wire.RESULT, "result": result})
         else:
             for msg in events(job["config"]):
-                channel.send({"kind": "msg", "msg": msg})
+                channel.send({"kind": wire.MSG, "msg": msg})
     except BaseException as exc:  # noqa: BLE001  (the strategy may raise anything)
         try:
             frame = error_frame(exc)
         except BaseException:  # e.g. MemoryError while describing a MemoryError
-            frame = {"kind": "error", "class": "internal", "message": "MemoryError",
+            frame = {"kind": wire.ERROR, "class": "internal", "message": "MemoryError",
                      "field": None, "code": "internal_error", "limit": "memory"}  # fmt: skip
         channel.send(frame)
     try:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         channel.send(
             {
-                "kind": "usage",
+                "kind": wire.USAGE,
                 "cpu_seconds": usage.ru_utime + usage.ru_stime - applied["cpu_at_start"],
                 "peak_rss_mb": usage.ru_maxrss / 1024,
                 "peak_vm_mb": (_status_field("VmPeak") or 0) / 1024,
@@ -399,7 +400,7 @@ class Supervisor:
         self.stdin_buf += data
         while b"\n" in self.stdin_buf:
             line, self.stdin_buf = self.stdin_buf.split(b"\n", 1)
-            command = json.loads(line)
+            command = wire.parse_control(line)
             if "max_processes" in command:
                 self.max_processes = int(command["max_processes"])
             if command.get("kill"):
@@ -517,7 +518,7 @@ def main(raw_spec: str) -> None:
 
     shutil.rmtree(spec["tmpdir"], ignore_errors=True)
     try:
-        os.write(1, json.dumps(status).encode() + b"\n")
+        os.write(1, wire.status_line(status))
     except OSError:
         pass
     os._exit(0)
