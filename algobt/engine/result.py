@@ -14,7 +14,15 @@ import pandas as pd
 class Result(pd.Series):
     """Stats of one run; see ``docs/stats.md`` for every key and its unit."""
 
-    _metadata = ["symbol", "strategy_name", "open_trades", "alerts", "settings"]
+    # pandas pickles exactly these attributes; Series' own ``_name`` must stay among them.
+    _metadata = [
+        *pd.Series._metadata,
+        "symbol",
+        "strategy_name",
+        "open_trades",
+        "alerts",
+        "settings",
+    ]
 
     def __init__(
         self,

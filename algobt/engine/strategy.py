@@ -161,14 +161,20 @@ class Data:
     def __init__(self, df: pd.DataFrame, columns: dict[str, SeriesArray] | None = None):
         # ``columns``: the whole-data column arrays of ``df``, when a previous run built them.
         self._df = df
-        self._full = columns or {
-            col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
-            for col in df.columns
-        }
+        self._full = dict(columns) if columns else {}
+        self._add_new_columns()
         self._index = df.index
         self._len = len(df)
         self._cache: dict[str, np.ndarray] = {}
         self._pip = None
+
+    def _add_new_columns(self):
+        """Make columns the frame has but the arrays lack (e.g. added to ``data.df`` in
+        ``init()``, as backtesting.py allows) readable by name."""
+        df = self._df
+        for col in df.columns:
+            if col not in self._full:
+                self._full[col] = SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
 
     def _set_length(self, length: int):
         self._len = length
@@ -336,7 +342,12 @@ class Strategy:
         if isinstance(value, pd.DataFrame):
             value = value.to_numpy().T
         elif isinstance(value, tuple | list):
-            value = np.asarray([np.asarray(v, dtype=float) for v in value])
+            try:
+                value = np.asarray([np.asarray(v, dtype=float) for v in value])
+            except (TypeError, ValueError):
+                # Labels, not numbers (backtesting.py's GH-309 case): keep numpy's own
+                # dtype (str or object), as backtesting.py does.
+                value = np.asarray(value)
         n = len(self._data)
         try:
             value = np.asarray(value, order="C")
