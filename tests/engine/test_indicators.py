@@ -219,6 +219,73 @@ def test_stoch_matches_talib_on_random_walks(data, fk, sk, sd):
 
 
 # --------------------------------------------------------------------------
+# precision on long series, against an exact (extended-precision) convolution
+# --------------------------------------------------------------------------
+
+_RNG = np.random.default_rng(16)
+LONG = 100_000
+# A positive price walk, a walk that crosses zero (a spread, a return series) and
+# a quiet market at a high price level (band width a trillionth of the price).
+LONG_WALK = 100.0 * np.exp(np.cumsum(_RNG.normal(0.0, 0.01, LONG)))
+ZERO_WALK = np.cumsum(_RNG.normal(0.0, 1.0, LONG))
+ZERO_WALK -= ZERO_WALK.mean()
+QUIET = 1e4 + _RNG.normal(0.0, 1e-8, LONG)
+
+
+def _windows(x, n):
+    return np.lib.stride_tricks.sliding_window_view(x.astype(np.longdouble), n)
+
+
+def exact_wma(x, n):
+    """WMA in 80-bit extended precision, with the weighted mean of |x| (its scale)."""
+    weights = np.arange(1, n + 1, dtype=np.longdouble) / (n * (n + 1) // 2)
+    return _windows(x, n) @ weights, np.abs(_windows(x, n)) @ weights
+
+
+@pytest.mark.parametrize("series", ["LONG_WALK", "ZERO_WALK"])
+@pytest.mark.parametrize("n", [2, 5, 30, 200])
+def test_wma_does_not_drift_on_a_long_series(series, n):
+    x = globals()[series]
+    exact, scale = exact_wma(x, n)
+    ours = WMA(x, n)[n - 1 :]
+    error = np.abs(ours - exact)
+    # Bounded by the window's magnitude (what a float sum can promise near zero):
+    # before the periodic rebuild this grew with the length, to 9e-9 of it.
+    assert (error <= 1e-13 * scale).all(), float((error / scale).max())
+    # ... hence 1e-9 relative wherever the WMA is not a near-cancellation.
+    clear = np.abs(exact) >= 1e-3 * scale
+    assert (error[clear] <= 1e-9 * np.abs(exact[clear])).all()
+    talib_error = np.abs(talib.WMA(x, n)[n - 1 :] - exact)
+    assert error.max() <= 10 * talib_error.max()  # as close as TA-Lib, or closer
+    if series == "LONG_WALK":
+        assert_same(WMA(x, n), talib.WMA(x, n))
+
+
+@pytest.mark.parametrize("series", ["LONG_WALK", "ZERO_WALK", "QUIET"])
+@pytest.mark.parametrize("n", [5, 20, 200])
+def test_bbands_on_a_long_series(series, n):
+    x = globals()[series]
+    upper, middle, lower = BBANDS(x, n, 2.0, 2.0)
+    windows = _windows(x, n)
+    mean = windows.mean(axis=1)
+    std = np.sqrt(((windows - mean[:, None]) ** 2).mean(axis=1))
+    scale = np.abs(windows).mean(axis=1)
+    # The middle band is TA-Lib's running-sum SMA, rounding and all.
+    np.testing.assert_array_equal(middle, talib.SMA(x, n))
+    assert (np.abs(middle[n - 1 :] - mean) <= 1e-10 * scale).all()
+    # The width is measured around each window's own mean: it may be off by the
+    # rounding of the bands themselves (an ulp of the price), not by the middle
+    # band's drift (18 % of the width in QUIET before).
+    ulp = np.spacing(np.abs(x).max())
+    width = (upper - lower)[n - 1 :]
+    assert (np.abs(width - 4.0 * std) <= 1e-9 * 4.0 * std + 4 * ulp).all()
+    if series != "ZERO_WALK":
+        for ours, exact in ((upper, mean + 2.0 * std), (lower, mean - 2.0 * std)):
+            np.testing.assert_allclose(ours[n - 1 :], exact, rtol=1e-9)
+        assert_same(BBANDS(x, n), talib.BBANDS(x, n))
+
+
+# --------------------------------------------------------------------------
 # NaN handling and edge sizes
 # --------------------------------------------------------------------------
 
