@@ -176,8 +176,7 @@ class Backtest:
             self._arrays = {
                 c: np.ascontiguousarray(df[c].to_numpy(dtype=float)) for c in PRICE_COLUMNS
             }
-        # A shallow copy per run: columns that init() adds to ``data.df`` stay in this run.
-        data = Data(df.copy(deep=False), self._columns)
+        data = Data(df, self._columns)
         arrays = self._arrays
         broker = Broker(
             open=arrays["Open"],
