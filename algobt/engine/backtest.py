@@ -30,7 +30,7 @@ from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
 from algobt.engine.data.frame import PRICE_COLUMNS
 from algobt.engine.data.validate import validate_ohlcv
-from algobt.engine.metrics import TRADE_COLUMNS, compute_stats
+from algobt.engine.metrics import TRADE_COLUMNS, compute_stats, missing_values
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
 from algobt.errors import ConfigError, StrategyError
@@ -139,7 +139,55 @@ class Backtest:
         loop(strategy, data, broker, start, n, *(ind for _, ind in indicators), *names)
 
     def run(self, **params) -> Result:
-        """Run the strategy once; ``params`` override its class-attribute parameters."""
+        """Run the strategy once and return its stats as a ``Result``.
+
+        ``params`` override the strategy's class-attribute parameters for this run
+        (``bt.run(fast=5)``); an unknown name raises ``ConfigError`` with a hint.
+
+        The ``Result`` is a pandas Series with backtesting.py's keys, in this order
+        (units in brackets; ``docs/stats.md`` defines each one)::
+
+            Start                     first bar's timestamp
+            End                       last bar's timestamp
+            Duration                  End - Start
+            Exposure Time [%]         share of bars with a trade open
+            Equity Final [$]          equity at the last bar
+            Equity Peak [$]           highest equity
+            Commissions [$]           commissions paid (present only when non-zero)
+            Return [%]                final equity / starting cash - 1
+            Buy & Hold Return [%]     close-to-close, from the end of the warm-up
+            Return (Ann.) [%]         compounded annual return of period returns
+            Volatility (Ann.) [%]     volatility of the annual return
+            CAGR [%]                  compound annual growth rate (DatetimeIndex only)
+            Sharpe Ratio              Return (Ann.) / Volatility (Ann.)
+            Sortino Ratio             annual return / downside deviation
+            Calmar Ratio              annual return / max. drawdown
+            Alpha [%]                 Jensen's alpha against Buy & Hold
+            Beta                      exposure to the market (Close)
+            Max. Drawdown [%]         deepest drawdown (negative)
+            Avg. Drawdown [%]         mean drawdown depth (negative)
+            Max. Drawdown Duration    longest drawdown, peak to recovery
+            Avg. Drawdown Duration    mean drawdown length
+            # Trades                  closed trades
+            Win Rate [%]              share of trades with P&L > 0
+            Best Trade [%]            highest trade return
+            Worst Trade [%]           lowest trade return
+            Avg. Trade [%]            geometric mean trade return
+            Max. Trade Duration       longest trade
+            Avg. Trade Duration       mean trade length
+            Profit Factor             sum of winning / losing trade returns
+            Expectancy [%]            mean trade return
+            SQN                       System Quality Number
+            Kelly Criterion           Kelly fraction from win rate and win/loss ratio
+            _strategy                 the strategy instance that ran
+            _equity_curve             DataFrame: Equity, DrawdownPct, DrawdownDuration
+            _trades                   DataFrame: one row per closed trade
+
+        ``Result`` adds ``.trades``, ``.equity_curve``, ``.alerts`` (warnings such as a
+        margin call) and ``.to_dict()`` (JSON-ready, SPEC's ``BacktestResult``).
+
+        >>> Backtest(load("DEMO", period="2y"), SmaCross).run(fast=5)["# Trades"]  # doctest: +SKIP
+        """
         df = self._data
         n = len(df)
         if self._arrays is None:  # built once: the data cannot change between runs
@@ -159,6 +207,7 @@ class Backtest:
         )
         strategy = self._strategy(broker, data, params)
         _call_user(strategy, "init", None, df.index)
+        data._add_new_columns()
         indicators = [(k, v) for k, v in vars(strategy).items() if isinstance(v, Indicator)]
         # Like backtesting.py, only indicators kept as attributes delay the start.
         start = 1 + _warmup_bars(v for _, v in indicators)
@@ -245,7 +294,6 @@ def save_target(save, strategy_name: str | None) -> tuple[bool, object]:
 # loop once per shape (the indicators' count and dimensions).
 _LOOP_SOURCE = """
 def loop(strategy, data, broker, start, n{parameters}):
-    step = strategy.next
     attrs = strategy.__dict__
     orders, cache = broker.orders, data._cache
     due = broker.begin(start)
@@ -261,7 +309,10 @@ def loop(strategy, data, broker, start, n{parameters}):
             if orders or i == due:
                 broker.next(i)
                 due = broker.next_due(i + 1)
-            step()
+            # Looked up on every bar, so a strategy may swap its own ``next``
+            # (``self.next = ...``, as backtesting.py allows). Python 3.11 specialises
+            # the lookup: it costs ~3 ns more than calling a method bound up front.
+            strategy.next()
     except OutOfMoney:
         raise
     except Exception as exc:
@@ -339,12 +390,9 @@ def _backfilled(curve: np.ndarray, start: int, cash: float) -> np.ndarray:
 
 
 def _warmup_bars(indicators) -> int:
-    """Bars until every (non-scatter) indicator has its first value."""
-    counts = [
-        np.isnan(np.asarray(ind, dtype=float)).argmin(axis=-1).max()
-        for ind in indicators
-        if not ind._opts.get("scatter")
-    ]
+    """Bars until every (non-scatter, numeric) indicator has its first value."""
+    masks = (missing_values(ind) for ind in indicators if not ind._opts.get("scatter"))
+    counts = [mask.argmin(axis=-1).max() for mask in masks if mask is not None]
     return int(max(counts, default=0))
 
 

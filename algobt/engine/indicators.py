@@ -22,8 +22,9 @@ the same length:
 Defaults are TA-Lib's (C library 0.8; note BBANDS' period is 20 there, it
 was 5 before 0.8). Warm-up bars are NaN at exactly TA-Lib's positions and
 leading NaNs in the input are skipped; see :mod:`algobt.engine.indicators_nb`
-for the NaN rules, including where we deliberately differ from TA-Lib on
-interior gaps. A series shorter than the warm-up gives all NaN, not an error.
+and ``docs/indicators.md`` for the NaN rules: every indicator recovers after
+a gap in the middle of a series, where TA-Lib's mostly stay NaN. A series
+shorter than the warm-up gives all NaN, not an error.
 Parameter ranges are TA-Lib's too, except that MACD refuses ``fast > slow``
 (TA-Lib silently swaps them).
 
@@ -214,7 +215,8 @@ def SMA(close, n: int = 30):
     """Simple moving average of ``close`` over ``n`` bars, in price units.
 
     The plain mean: the most common trend filter. The first ``n - 1`` bars are
-    NaN. ``n`` >= 1.
+    NaN. A NaN in the input blanks the ``n`` windows that hold it, then the
+    SMA is back (TA-Lib's stays NaN to the end). ``n`` >= 1.
 
     >>> SMA([1.0, 2.0, 3.0, 4.0], 2)
     array([nan, 1.5, 2.5, 3.5])
@@ -228,7 +230,9 @@ def EMA(close, n: int = 30):
     """Exponential moving average of ``close`` (alpha = 2 / (n + 1)), in price units.
 
     Reacts faster than the SMA of the same period. Seeded with the SMA of the
-    first ``n`` bars like TA-Lib, so the first ``n - 1`` bars are NaN. ``n`` >= 1.
+    first ``n`` bars like TA-Lib, so the first ``n - 1`` bars are NaN. After a
+    NaN in the input it is seeded again from the next ``n`` bars (TA-Lib's stays
+    NaN). ``n`` >= 1.
 
     >>> EMA([1.0, 2.0, 3.0, 4.0], 3)
     array([nan, nan,  2.,  3.])
@@ -241,7 +245,8 @@ def EMA(close, n: int = 30):
 def WMA(close, n: int = 30):
     """Linearly weighted moving average of ``close`` (weights 1..n, newest heaviest).
 
-    In price units; the first ``n - 1`` bars are NaN. ``n`` >= 1.
+    In price units; the first ``n - 1`` bars are NaN. A NaN in the input blanks
+    the ``n`` windows that hold it (TA-Lib's stays NaN long after). ``n`` >= 1.
 
     >>> WMA([1.0, 2.0, 3.0], 2)
     array([       nan, 1.66666667, 2.66666667])
@@ -256,7 +261,8 @@ def RSI(close, n: int = 14):
 
     Momentum: the share of recent movement that was upward, smoothed Wilder's
     way. The first ``n`` bars are NaN; a flat window reads 0 (TA-Lib's
-    convention). ``n`` >= 2.
+    convention). After a NaN in the input it starts afresh: NaN for ``n`` more
+    bars, then back (TA-Lib's reads 0.0 from the gap to the end). ``n`` >= 2.
 
     >>> RSI([1.0, 2.0, 3.0, 2.0, 3.0], 2)
     array([ nan,  nan, 100.,  50.,  75.])
@@ -271,7 +277,9 @@ def MACD(close, fast: int = 12, slow: int = 26, signal: int = 9) -> MACDResult:
 
     ``macd`` = EMA(fast) - EMA(slow), ``signal`` = EMA(macd, signal),
     ``hist`` = macd - signal. All three start on bar ``slow + signal - 2``
-    (TA-Lib's alignment). Needs 2 <= fast <= slow and signal >= 1.
+    (TA-Lib's alignment). After a NaN in the input all three start afresh,
+    NaN for ``slow + signal - 2`` more bars (TA-Lib's stay NaN). Needs
+    2 <= fast <= slow and signal >= 1.
 
     >>> MACD([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 2, 3, 2).macd
     array([nan, nan, nan, 0.5, 0.5, 0.5])
@@ -300,7 +308,8 @@ def BBANDS(close, n: int = 20, nbdev_up: float = 2.0, nbdev_dn: float = 2.0) -> 
 
     ``middle`` is the n-bar SMA; the bands are ``nbdev_up`` / ``nbdev_dn``
     population standard deviations above / below it. The first ``n - 1`` bars
-    are NaN. ``n`` >= 2.
+    are NaN. A NaN in the input blanks the ``n`` windows that hold it (TA-Lib's
+    bands stay NaN to the end). ``n`` >= 2.
 
     >>> BBANDS([1.0, 3.0, 1.0, 3.0], 2).upper
     array([nan,  4.,  4.,  4.])
@@ -320,7 +329,9 @@ def ATR(high, low, close, n: int = 14):
     """Wilder's Average True Range, in price units: typical bar size incl. gaps.
 
     Used for volatility-scaled stops and position sizes. The first ``n`` bars
-    are NaN. ``n`` >= 1 (1 gives the raw true range).
+    are NaN. A true range that needs a NaN price is NaN, and the ATR starts
+    afresh on the true ranges after it (TA-Lib's stays NaN, and fills a NaN
+    previous close with high - low). ``n`` >= 1 (1 gives the raw true range).
 
     >>> ATR([2.0, 3.0, 4.0, 6.0], [1.0, 2.0, 3.0, 5.0], [1.5, 2.5, 3.5, 5.5], 2)
     array([nan, nan, 1.5, 2. ])
@@ -339,7 +350,8 @@ def STOCH(
     ``fastk_period`` bars), smoothed by an SMA over ``slowk_period`` (slow %K)
     and again over ``slowd_period`` (slow %D): TA-Lib's STOCH with SMA
     smoothing. Both start on bar ``fastk_period + slowk_period + slowd_period
-    - 3``. All periods >= 1.
+    - 3``. A NaN price blanks only the windows that hold it (TA-Lib's smoothed
+    lines stay NaN, and it reads through some NaN highs/lows). All periods >= 1.
 
     >>> STOCH([3.0, 4.0, 5.0], [1.0, 2.0, 3.0], [2.5, 3.5, 4.5], 2, 1, 1).k.round(2).tolist()
     [nan, 83.33, 83.33]
@@ -358,8 +370,9 @@ def STOCH(
 def ROC(close, n: int = 10):
     """Rate of change of ``close`` over ``n`` bars, in percent.
 
-    ``(close / close n bars ago - 1) * 100``. The first ``n`` bars are NaN.
-    ``n`` >= 1.
+    ``(close / close n bars ago - 1) * 100``. The first ``n`` bars are NaN; a
+    NaN price blanks the two bars that read it, today's and ``n`` bars later
+    (as TA-Lib). ``n`` >= 1.
 
     >>> ROC([100.0, 110.0, 99.0], 1)
     array([ nan,  10., -10.])

@@ -197,6 +197,15 @@ def _ratio(numerator: Any, denominator: Any) -> np.float64:
         return np.float64(numerator) / np.float64(denominator)
 
 
+def missing_values(values) -> np.ndarray | None:
+    """Where an indicator's values are NaN, or None when they are labels, not numbers
+    (a non-numeric indicator has no warm-up)."""
+    try:
+        return np.isnan(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        return None
+
+
 def _warmup_bars(strategy: Any) -> int:
     """Bars before every (non-scatter) indicator of ``strategy`` has a value.
 
@@ -217,8 +226,8 @@ def _warmup_bars(strategy: Any) -> int:
             continue
         if opts.get("scatter"):
             continue
-        missing = np.isnan(np.asarray(value, dtype=float))
-        if missing.size:
+        missing = missing_values(value)
+        if missing is not None and missing.size:
             bars = max(bars, int(np.atleast_2d(missing).argmin(axis=-1).max()))
     return bars
 

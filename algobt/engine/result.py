@@ -19,8 +19,15 @@ from algobt.engine.alerts import as_alerts
 class Result(pd.Series):
     """Stats of one run; see ``docs/stats.md`` for every key and its unit."""
 
-    # "_name" is the Series' own metadata: without it a pickled Result loses its name.
-    _metadata = ["_name", "symbol", "strategy_name", "open_trades", "alerts", "settings"]
+    # pandas pickles exactly these attributes; Series' own ``_name`` must stay among them.
+    _metadata = [
+        *pd.Series._metadata,
+        "symbol",
+        "strategy_name",
+        "open_trades",
+        "alerts",
+        "settings",
+    ]
 
     def __init__(
         self,

@@ -159,20 +159,30 @@ class Data:
 
     ``data.Close`` etc. are numpy arrays (``SeriesArray``) ending at the
     current bar; ``data.index`` the matching timestamps; ``data.df`` a
-    DataFrame; extra columns of the input frame are available by name.
+    DataFrame; extra columns of the input frame, and those added to
+    ``data.df`` in ``init()``, are available by name.
     """
 
     def __init__(self, df: pd.DataFrame, columns: dict[str, SeriesArray] | None = None):
         # ``columns``: the whole-data column arrays of ``df``, when a previous run built them.
         self._df = df
-        self._full = columns or {
-            col: SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
-            for col in df.columns
-        }
+        self._df_copied = False  # ``df`` hands out a copy of its own (see there)
+        self._full = dict(columns) if columns else {}
+        self._add_new_columns()
         self._index = df.index
         self._len = len(df)
         self._cache: dict[str, np.ndarray] = {}
         self._pip = None
+
+    def _add_new_columns(self):
+        """Make columns the frame has but the arrays lack (e.g. added to ``data.df`` in
+        ``init()``, as backtesting.py allows) readable by name."""
+        df = self._df
+        if self._full and not self._df_copied:
+            return  # nobody has had the frame to add to
+        for col in df.columns:
+            if col not in self._full:
+                self._full[col] = SeriesArray(df[col].to_numpy(), name=str(col), index=df.index)
 
     def _set_length(self, length: int):
         self._len = length
@@ -224,6 +234,12 @@ class Data:
 
     @property
     def df(self) -> pd.DataFrame:
+        """The data up to the current bar as a DataFrame. In ``init()`` it is the whole
+        frame, and columns added to it (``self.data.df["x2"] = ...``) can be read in
+        ``next()`` as ``self.data.x2``; they stay in this run, not in the input."""
+        if not self._df_copied:  # a shallow copy, made only for those who ask
+            self._df = self._df.copy(deep=False)
+            self._df_copied = True
         return self._df.iloc[: self._len] if self._len < len(self._df) else self._df
 
     @property
@@ -337,7 +353,12 @@ class Strategy:
         if isinstance(value, pd.DataFrame):
             value = value.to_numpy().T
         elif isinstance(value, tuple | list):
-            value = np.asarray([np.asarray(v, dtype=float) for v in value])
+            try:
+                value = np.asarray([np.asarray(v, dtype=float) for v in value])
+            except (TypeError, ValueError):
+                # Labels, not numbers (backtesting.py's GH-309 case): keep numpy's own
+                # dtype (str or object), as backtesting.py does.
+                value = np.asarray(value)
         n = len(self._data)
         try:
             value = np.asarray(value, order="C")

@@ -219,6 +219,73 @@ def test_stoch_matches_talib_on_random_walks(data, fk, sk, sd):
 
 
 # --------------------------------------------------------------------------
+# precision on long series, against an exact (extended-precision) convolution
+# --------------------------------------------------------------------------
+
+_RNG = np.random.default_rng(16)
+LONG = 100_000
+# A positive price walk, a walk that crosses zero (a spread, a return series) and
+# a quiet market at a high price level (band width a trillionth of the price).
+LONG_WALK = 100.0 * np.exp(np.cumsum(_RNG.normal(0.0, 0.01, LONG)))
+ZERO_WALK = np.cumsum(_RNG.normal(0.0, 1.0, LONG))
+ZERO_WALK -= ZERO_WALK.mean()
+QUIET = 1e4 + _RNG.normal(0.0, 1e-8, LONG)
+
+
+def _windows(x, n):
+    return np.lib.stride_tricks.sliding_window_view(x.astype(np.longdouble), n)
+
+
+def exact_wma(x, n):
+    """WMA in 80-bit extended precision, with the weighted mean of |x| (its scale)."""
+    weights = np.arange(1, n + 1, dtype=np.longdouble) / (n * (n + 1) // 2)
+    return _windows(x, n) @ weights, np.abs(_windows(x, n)) @ weights
+
+
+@pytest.mark.parametrize("series", ["LONG_WALK", "ZERO_WALK"])
+@pytest.mark.parametrize("n", [2, 5, 30, 200])
+def test_wma_does_not_drift_on_a_long_series(series, n):
+    x = globals()[series]
+    exact, scale = exact_wma(x, n)
+    ours = WMA(x, n)[n - 1 :]
+    error = np.abs(ours - exact)
+    # Bounded by the window's magnitude (what a float sum can promise near zero):
+    # before the periodic rebuild this grew with the length, to 9e-9 of it.
+    assert (error <= 1e-13 * scale).all(), float((error / scale).max())
+    # ... hence 1e-9 relative wherever the WMA is not a near-cancellation.
+    clear = np.abs(exact) >= 1e-3 * scale
+    assert (error[clear] <= 1e-9 * np.abs(exact[clear])).all()
+    talib_error = np.abs(talib.WMA(x, n)[n - 1 :] - exact)
+    assert error.max() <= 10 * talib_error.max()  # as close as TA-Lib, or closer
+    if series == "LONG_WALK":
+        assert_same(WMA(x, n), talib.WMA(x, n))
+
+
+@pytest.mark.parametrize("series", ["LONG_WALK", "ZERO_WALK", "QUIET"])
+@pytest.mark.parametrize("n", [5, 20, 200])
+def test_bbands_on_a_long_series(series, n):
+    x = globals()[series]
+    upper, middle, lower = BBANDS(x, n, 2.0, 2.0)
+    windows = _windows(x, n)
+    mean = windows.mean(axis=1)
+    std = np.sqrt(((windows - mean[:, None]) ** 2).mean(axis=1))
+    scale = np.abs(windows).mean(axis=1)
+    # The middle band is TA-Lib's running-sum SMA, rounding and all.
+    np.testing.assert_array_equal(middle, talib.SMA(x, n))
+    assert (np.abs(middle[n - 1 :] - mean) <= 1e-10 * scale).all()
+    # The width is measured around each window's own mean: it may be off by the
+    # rounding of the bands themselves (an ulp of the price), not by the middle
+    # band's drift (18 % of the width in QUIET before).
+    ulp = np.spacing(np.abs(x).max())
+    width = (upper - lower)[n - 1 :]
+    assert (np.abs(width - 4.0 * std) <= 1e-9 * 4.0 * std + 4 * ulp).all()
+    if series != "ZERO_WALK":
+        for ours, exact in ((upper, mean + 2.0 * std), (lower, mean - 2.0 * std)):
+            np.testing.assert_allclose(ours[n - 1 :], exact, rtol=1e-9)
+        assert_same(BBANDS(x, n), talib.BBANDS(x, n))
+
+
+# --------------------------------------------------------------------------
 # NaN handling and edge sizes
 # --------------------------------------------------------------------------
 
@@ -276,23 +343,76 @@ def test_interior_nan_windowed_indicators_recover_after_the_window():
     assert np.isnan(upper[GAP : GAP + 5]).all() and not np.isnan(upper[GAP + 5 :]).any()
 
 
-def test_interior_nan_recursive_indicators_stay_nan():
+def test_interior_nan_recursive_indicators_restart_after_the_gap():
     close = gapped(CLOSE)
-    for out in (EMA(close, 10), RSI(close, 14), *MACD(close)):
-        assert not np.isnan(out[GAP - 1]) and np.isnan(out[GAP:]).all()
-    # Before the gap everything is as TA-Lib has it; after it TA-Lib's RSI
-    # reads 0.0 ("oversold"), which is why we return NaN instead.
-    assert_same(RSI(close, 14)[:GAP], talib.RSI(close, 14)[:GAP])
+    after = CLOSE[GAP + 1 :]  # the series as if it began after the gap
+    cases = [
+        (EMA(close, 10), talib.EMA(close, 10), talib.EMA(after, 10), 9, 0.0),
+        (RSI(close, 14), talib.RSI(close, 14), talib.RSI(after, 14), 14, 0.0),
+    ]
+    lines = zip(MACD(close), talib.MACD(close), talib.MACD(after), strict=True)
+    cases += [(m, full, part, 33, macd_atol(CLOSE)) for m, full, part in lines]
+    for ours, theirs_gapped, theirs_after, warmup, atol in cases:
+        # Up to the gap: TA-Lib's values; the gap and the new warm-up: NaN;
+        # then TA-Lib's values for the series that starts after the gap.
+        assert_same(ours[:GAP], theirs_gapped[:GAP], atol=atol)
+        assert np.isnan(ours[GAP : GAP + 1 + warmup]).all()
+        assert not np.isnan(ours[GAP + 1 + warmup :]).any()
+        assert_same(ours[GAP + 1 :], theirs_after, atol=atol)
+    # TA-Lib itself does not restart: its RSI reads 0.0 ("oversold") for good, its
+    # EMA and MACD stay NaN.
     assert (talib.RSI(close, 14)[GAP:] == 0.0).all()
+    assert np.isnan(talib.EMA(close, 10)[GAP:]).all()
+    assert np.isnan(talib.MACD(close)[0][GAP:]).all()
 
 
-def test_interior_nan_atr_true_range_needs_the_previous_close():
+@FAST
+@given(data=hlc(max_len=80, max_lead_nans=0), gap=st.integers(1, 60), n=st.integers(2, 12))
+def test_interior_nan_every_indicator_after_the_gap_is_talib_on_what_follows(data, gap, n):
+    high, low, close = (a.copy() for a in data)
+    if gap >= len(close) - 1:
+        return
+    for arr in (high, low, close):
+        arr[gap] = np.nan
+    rest = [a[gap + 1 :] for a in (high, low, close)]
+    pairs = [
+        (EMA(close, n), talib.EMA(rest[2], n)),
+        (RSI(close, n), talib.RSI(rest[2], n)),
+        (ATR(high, low, close, n), talib.ATR(*rest, n)),
+        (MACD(close, 2, n, 3), talib.MACD(rest[2], 2, n, 3)),
+        (SMA(close, n), talib.SMA(rest[2], n)),
+        (WMA(close, n), talib.WMA(rest[2], n)),
+        (BBANDS(close, n), talib.BBANDS(rest[2], n)),
+    ]
+    for ours, theirs in pairs:
+        atol = macd_atol(rest[2]) if isinstance(ours, MACDResult) else 0.0
+        assert_same(np.array(ours)[..., gap + 1 :], theirs, atol=atol)
+
+
+def test_interior_nan_windowed_indicators_match_talib_on_both_sides_of_the_gap():
+    close = gapped(CLOSE)
+    after = CLOSE[GAP + 1 :]
+    for name in ("SMA", "WMA", "BBANDS"):
+        ours, theirs = getattr(indicators, name)(close, 10), getattr(talib, name)(close, 10)
+        assert_same(np.array(ours)[..., :GAP], np.array(theirs)[..., :GAP])
+        assert_same(np.array(ours)[..., GAP + 1 :], getattr(talib, name)(after, 10))
+        # TA-Lib's SMA and bands stay NaN to the end; its WMA for dozens of bars.
+        lost = slice(GAP, None if name != "WMA" else GAP + 60)
+        assert np.isnan(np.array(theirs)[..., lost]).all()
+        assert not np.isnan(np.array(ours)[..., GAP + 10 :]).any()
+
+
+def test_interior_nan_atr_restarts_on_the_true_ranges_after_it():
     close = gapped(CLOSE)
     true_range = ATR(HIGH, LOW, close, 1)
     # Bar GAP's own range needs only its high, low and the previous close.
     assert np.flatnonzero(np.isnan(true_range)).tolist() == [0, GAP + 1]
     atr = ATR(HIGH, LOW, close, 14)
-    assert not np.isnan(atr[GAP]) and np.isnan(atr[GAP + 1 :]).all()
+    assert not np.isnan(atr[GAP]) and np.isnan(atr[GAP + 1 : GAP + 15]).all()
+    # From the bar after the gap it is TA-Lib's ATR of the data that starts there.
+    theirs = talib.ATR(HIGH[GAP + 1 :], LOW[GAP + 1 :], CLOSE[GAP + 1 :], 14)
+    assert_same(atr[GAP + 1 :], theirs)
+    assert_same(atr[:GAP], talib.ATR(HIGH, LOW, CLOSE, 14)[:GAP])
 
 
 def test_interior_nan_stoch_blanks_only_windows_holding_it():
@@ -303,6 +423,44 @@ def test_interior_nan_stoch_blanks_only_windows_holding_it():
     assert np.flatnonzero(np.isnan(k) & ~np.isnan(k0)).tolist() == list(range(GAP, GAP + 7))
     assert np.flatnonzero(np.isnan(d) & ~np.isnan(d0)).tolist() == list(range(GAP, GAP + 9))
     np.testing.assert_allclose(d[GAP + 9 :], d0[GAP + 9 :], rtol=1e-9)
+
+
+NAN = np.nan
+# Worked by hand: a gap at bar 3 in x, period 2 (see docs/indicators.md).
+HAND_X = np.array([1.0, 3.0, 2.0, NAN, 4.0, 8.0, 6.0, 7.0])
+HAND_H = np.array([2.0, 3.0, 4.0, 6.0, NAN, 7.0, 8.0, 10.0])
+HAND_CASES = {
+    "SMA": (lambda: SMA(HAND_X, 2), [NAN, 2, 2.5, NAN, NAN, 6, 7, 6.5]),
+    "EMA": (lambda: EMA(HAND_X, 2), [NAN, 2, 2, NAN, NAN, 6, 6, 6 + 2 / 3]),
+    "WMA": (lambda: WMA(HAND_X, 2), [NAN, 7 / 3, 7 / 3, NAN, NAN, 20 / 3, 20 / 3, 20 / 3]),
+    "ROC": (lambda: ROC(HAND_X, 1), [NAN, 200, -100 / 3, NAN, NAN, 100, -25, 100 / 6]),
+    # changes +2, -1 | (gap) | +4, -2, +1: gain/loss 1/0.5, then 2/1, then 1.5/0.5
+    "RSI": (lambda: RSI(HAND_X, 2), [NAN, NAN, 200 / 3, NAN, NAN, NAN, 200 / 3, 75]),
+    "BBANDS.upper": (lambda: BBANDS(HAND_X, 2, 1, 1).upper, [NAN, 3, 3, NAN, NAN, 8, 8, 7]),
+    "BBANDS.lower": (lambda: BBANDS(HAND_X, 2, 1, 1).lower, [NAN, 1, 2, NAN, NAN, 4, 6, 6]),
+    # true ranges 1.5, 1.5, 2.5 | NaN (bar 4), NaN (no previous close) | 1.5, 2.5
+    "ATR": (
+        lambda: ATR(HAND_H, HAND_H - 1, HAND_H - 0.5, 2),
+        [NAN, NAN, 1.5, 2, NAN, NAN, NAN, 2],
+    ),
+    # fast %K: 2.5/3, 2.5/3, 3.5/4 | NaN (windows holding bar 4) | 2.5/3, 3.5/4;
+    # slow %K is its 2-bar mean
+    "STOCH.k": (
+        lambda: STOCH(HAND_H, HAND_H - 2, HAND_H - 0.5, 2, 2, 1).k,
+        [NAN, NAN, 250 / 3, (250 / 3 + 87.5) / 2, NAN, NAN, NAN, (250 / 3 + 87.5) / 2],
+    ),
+    # a straight line: every MACD line is 0.5 once warm, before and after the gap
+    "MACD.macd": (
+        lambda: MACD(np.r_[np.arange(1.0, 7.0), NAN, np.arange(11.0, 17.0)], 2, 3, 2).macd,
+        [NAN] * 3 + [0.5] * 3 + [NAN] * 4 + [0.5] * 3,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HAND_CASES))
+def test_interior_nan_hand_worked(name):
+    call, expected = HAND_CASES[name]
+    np.testing.assert_allclose(call(), expected, rtol=1e-12, atol=0)
 
 
 # --------------------------------------------------------------------------
