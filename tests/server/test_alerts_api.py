@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.test_api import SMA_CROSS, SPEC
+from tests.strategies import EMA_CROSS as SPEC
+from tests.strategies import SMA_CROSS
 
 QUICK = "/api/backtests/api/quick_run/"
 

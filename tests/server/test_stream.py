@@ -8,7 +8,7 @@ import random
 import pytest
 
 from tests.server.conftest import ws_exchange
-from tests.server.test_api import SMA_CROSS, SPEC
+from tests.strategies import EMA_CROSS, SMA_CROSS
 
 CONFIG = {
     "strategy_code": SMA_CROSS,
@@ -91,7 +91,7 @@ def test_batch_stream_carries_the_same_bars(server):
 
 def test_json_spec_streams_in_process(server):
     msgs = ws_exchange(
-        server, [{"action": "start_backtest", "config": {**CONFIG, "strategy_code": SPEC}}]
+        server, [{"action": "start_backtest", "config": {**CONFIG, "strategy_code": EMA_CROSS}}]
     )
     assert msgs[-1]["type"] == "complete" and msgs[-1]["metrics"]["kind"] == "json"
 
@@ -190,7 +190,7 @@ def test_a_client_that_disconnects_stops_its_run(server):
             json.dumps(
                 {
                     "action": "start_backtest",
-                    "config": {**CONFIG, "strategy_code": SPEC, "speed": 20},
+                    "config": {**CONFIG, "strategy_code": EMA_CROSS, "speed": 20},
                 }
             )
         )
@@ -213,7 +213,7 @@ def test_a_client_that_stops_reading_holds_the_run_back(server):
 
     jobs = server.app.settings["jobs"]
     config = {
-        "strategy_code": SPEC,
+        "strategy_code": EMA_CROSS,
         "symbol": "DEMO-BTC",
         "interval": "1m",
         "indicators": {"EMA": {"periods": [9, 21, 50]}, "RSI": {}},
