@@ -184,7 +184,7 @@ class Backtest:
             _trades                   DataFrame: one row per closed trade
 
         ``Result`` adds ``.trades``, ``.equity_curve``, ``.alerts`` (warnings such as a
-        margin call) and ``.to_dict()`` (JSON-ready, SPEC's ``BacktestResult``).
+        margin call) and ``.to_dict()`` (JSON-ready, the ``BacktestResult`` of ``docs/api.md``).
 
         >>> Backtest(load("DEMO", period="2y"), SmaCross).run(fast=5)["# Trades"]  # doctest: +SKIP
         """
