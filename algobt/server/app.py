@@ -27,7 +27,7 @@ import tornado.web
 
 from algobt.errors import ConfigError
 from algobt.server import auth
-from algobt.server.handlers import backtests, meta, strategies
+from algobt.server.handlers import backtests, meta, page, strategies
 from algobt.server.handlers.base import NotFoundHandler
 from algobt.server.jobs import JobRunner
 
@@ -42,6 +42,7 @@ def route_table() -> list[tuple[str, type]]:
     from algobt.server import stream
 
     return [
+        *page.default_handlers,  # before meta: the page replaces meta's status page at /
         *backtests.default_handlers,
         *strategies.default_handlers,
         *meta.default_handlers,

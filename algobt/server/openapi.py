@@ -385,6 +385,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
     ("get", "/api/health/"): dict(summary="Server health", ok=(200, {"type": "object"})),
     ("get", "/api/openapi.json"): dict(summary="This document", ok=(200, {"type": "object"})),
     ("get", "/"): dict(summary="The web page", ok=(200, None), html=True),
+    ("get", "/static/{id}"): dict(summary="A file of the page's bundle", ok=(200, None)),
 }
 
 

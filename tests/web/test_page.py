@@ -1,0 +1,171 @@
+"""The page in a real browser against a real ``algobt serve``, through the SPEC §6 hooks only."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.conftest import shot
+
+SMA_CROSS = """from algobt import Strategy
+from algobt.lib import SMA, crossover
+
+
+class SmaCross(Strategy):
+    fast = 10
+    slow = 30
+
+    def init(self):
+        self.a = self.I(SMA, self.data.Close, self.fast)
+        self.b = self.I(SMA, self.data.Close, self.slow)
+
+    def next(self):
+        if crossover(self.a, self.b):
+            self.position.close()
+            self.buy()
+        elif crossover(self.b, self.a):
+            self.position.close()
+            self.sell()
+"""
+
+BROKEN = """from algobt import Strategy
+
+
+class Broken(Strategy):
+    def init(self):
+        pass
+
+    def next(self)
+        self.buy()
+"""
+
+T = 60_000  # ms: a run on 2 busy cores
+
+
+def tid(name: str) -> str:
+    return f"[data-testid={name}]"
+
+
+def value_of(page, name: str) -> float:
+    return float(page.locator(tid(name)).get_attribute("data-value"))
+
+
+@pytest.fixture(scope="module")
+def stored(serve):
+    body = {"name": "SMA cross (page test)", "strategy_code": SMA_CROSS}
+    return serve.api("POST", "/api/strategies/strategies/", body)
+
+
+def open_page(page, serve, query: str = ""):
+    page.goto(f"{serve.url}{query}")
+    page.wait_for_selector(tid("run-button"))
+    assert "token=" not in page.url  # the page hid the token from the address bar
+
+
+def test_a_run_from_opening_to_saved_result(page, serve, stored):
+    open_page(page, serve, f"&strategy_id={stored['id']}")
+    code = page.locator(tid("strategy-code"))
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=strategy-code]').value.includes('SmaCross')"
+    )
+    assert page.locator(tid("strategy-select")).input_value() == str(stored["id"])
+    assert page.locator(tid("run-status")).get_attribute("data-status") == "idle"
+
+    code.fill(SMA_CROSS)
+    page.locator(tid("validate-button")).click()
+    result = page.locator(f"{tid('validation-result')}[data-valid=true]")
+    result.wait_for(timeout=T)
+    assert "fast" in result.inner_text()
+
+    page.locator(tid("symbol-input")).fill("DEMO")
+    page.locator(tid("period-select")).select_option("2y")
+    page.locator(tid("timeframe-select")).select_option("1d")
+    page.locator(tid("initial-balance")).fill("10000")
+    page.locator(tid("speed-input")).fill("200")  # slow enough to watch it grow
+    page.locator(tid("run-button")).click()
+
+    chart = page.locator(tid("live-chart"))
+    page.wait_for_function(
+        "() => +document.querySelector('[data-testid=live-chart]').dataset.candles > 20",
+        timeout=T,
+    )
+    first = int(chart.get_attribute("data-candles"))
+    assert page.locator(tid("run-status")).get_attribute("data-status") in ("streaming", "paused")
+    shot(page, "run-streaming")
+    page.wait_for_function(
+        "n => +document.querySelector('[data-testid=live-chart]').dataset.candles > n",
+        arg=first,
+        timeout=T,
+    )
+    page.locator(tid("speed-input")).fill("0")  # then as fast as the page can draw
+    page.locator(f"{tid('run-status')}[data-status=complete]").wait_for(timeout=T)
+
+    progress = page.locator(tid("progress"))
+    total = int(progress.get_attribute("data-total"))
+    assert total > 400 and int(progress.get_attribute("data-current")) == total
+    assert int(chart.get_attribute("data-candles")) == total
+    assert int(chart.get_attribute("data-markers")) > 0
+    assert 0 < page.locator(f"{tid('signal-log')} {tid('signal-row')}").count() <= 10
+    assert page.locator(tid("error-message")).count() == 0
+
+    latest = serve.api("GET", f"/api/strategies/latest-backtest/{stored['id']}/get_by_strategy/")
+    summary = latest["summary"]
+    for card, key in (
+        ("card-total-trades", "totalTrades"),
+        ("card-win-rate", "winRate"),
+        ("card-total-profit", "totalProfit"),
+        ("card-average-trade", "averageTrade"),
+    ):
+        assert value_of(page, card) == summary[key], card  # the very number, not a rounding
+    trades = latest["total_trades"]
+    assert int(page.locator(tid("live-trades")).get_attribute("data-value")) == trades
+    assert page.locator(f"{tid('trades-table')} {tid('trade-row')}").count() == trades
+    assert int(page.locator(tid("equity-chart")).get_attribute("data-points")) == total
+    assert int(page.locator(tid("daily-chart")).get_attribute("data-points")) > 0
+    assert int(page.locator(tid("symbol-chart")).get_attribute("data-points")) == 1
+    # money and percentages formatted for people
+    profit = page.locator(tid("card-total-profit")).inner_text()
+    assert f"{summary['totalProfit']:,.2f}" in profit
+    assert f"{summary['winRate']:.1f}%" in page.locator(tid("card-win-rate")).inner_text()
+    rows = page.locator(f"{tid('run-history')} {tid('history-row')}")
+    rows.first.wait_for(timeout=T)
+    assert rows.first.get_attribute("data-run-id") == str(latest["run_id"])
+    shot(page, "run-complete")
+    page.watch.assert_clean()
+
+
+def test_a_broken_strategy_shows_its_line(page, serve):
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill(BROKEN)
+    page.locator(tid("run-button")).click()
+    page.locator(f"{tid('run-status')}[data-status=error]").wait_for(timeout=T)
+    assert page.locator(f"{tid('validation-result')}[data-valid=false]").is_visible()
+    assert "line 8" in page.locator(tid("validation-result")).inner_text()
+    assert page.locator(tid("error-message")).is_visible()
+    assert page.locator(f"{tid('field-error')}[data-field=strategy_code]").is_visible()
+    assert page.locator(tid("live-chart")).get_attribute("data-candles") == "0"
+    shot(page, "error-broken-strategy")
+    page.watch.assert_clean()
+
+
+def test_an_unknown_symbol_shows_the_servers_message(page, serve):
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill(SMA_CROSS)
+    page.locator(tid("symbol-input")).fill("NO-SUCH-SYMBOL-XYZ")
+    page.locator(tid("run-button")).click()
+    page.locator(f"{tid('run-status')}[data-status=error]").wait_for(timeout=T)
+    message = page.locator(tid("error-message"))
+    assert message.is_visible() and "NO-SUCH-SYMBOL-XYZ" in message.inner_text()
+    assert page.locator(f"{tid('field-error')}[data-field=symbol]").is_visible()
+    shot(page, "error-unknown-symbol")
+    page.watch.assert_clean()
+
+
+def test_required_fields_are_checked_before_sending(page, serve):
+    open_page(page, serve)
+    page.locator(tid("symbol-input")).fill("")
+    page.locator(tid("initial-balance")).fill("-5")
+    page.locator(tid("run-button")).click()
+    page.locator(f"{tid('run-status')}[data-status=error]").wait_for(timeout=T)
+    for field in ("symbol", "strategy_code", "initial_balance"):
+        assert page.locator(f"{tid('field-error')}[data-field={field}]").is_visible(), field
+    assert page.locator(tid("error-message")).is_visible()
