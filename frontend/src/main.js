@@ -32,9 +32,14 @@ const DEFAULT_FORM = {
 };
 
 /** The form as the stream's `config`, or field errors found before anything is sent. */
-export function buildConfig(form) {
+export function buildConfig(form, speed = 0) {
   const errors = {};
+  // Batches of candles; when paced, about ten messages a second (the server waits between).
   const config = { batch: true };
+  if (speed > 0) {
+    config.speed = speed;
+    config.batch_size = Math.min(500, Math.max(1, Math.ceil(speed / 10)));
+  }
   const symbols = form.symbol
     .split(',')
     .map((s) => s.trim())
@@ -265,7 +270,7 @@ function App({ api, initialStrategy }) {
   const start = async () => {
     setError(null);
     setFieldErrors({});
-    const { config, errors } = buildConfig(form);
+    const { config, errors } = buildConfig(form, Math.max(0, Number(speed) || 0));
     if (Object.keys(errors).length) {
       setFieldErrors(errors);
       setError('Check the marked fields.');

@@ -169,3 +169,125 @@ def test_required_fields_are_checked_before_sending(page, serve):
     for field in ("symbol", "strategy_code", "initial_balance"):
         assert page.locator(f"{tid('field-error')}[data-field={field}]").is_visible(), field
     assert page.locator(tid("error-message")).is_visible()
+
+
+def candles(page) -> int:
+    return int(page.locator(tid("live-chart")).get_attribute("data-candles"))
+
+
+def wait_candles(page, more_than: int) -> None:
+    page.wait_for_function(
+        "n => +document.querySelector('[data-testid=live-chart]').dataset.candles > n",
+        arg=more_than,
+        timeout=T,
+    )
+
+
+def status_is(page, status: str) -> None:
+    page.locator(f"{tid('run-status')}[data-status={status}]").wait_for(timeout=T)
+
+
+def test_pause_resume_and_cancel(page, serve):
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill(SMA_CROSS)
+    page.locator(tid("speed-input")).fill("40")
+    page.locator(tid("run-button")).click()
+    wait_candles(page, 5)
+    page.locator(tid("pause-button")).click()
+    status_is(page, "paused")
+    held = candles(page)
+    page.wait_for_timeout(600)
+    assert candles(page) == held  # nothing drawn while paused
+    page.locator(tid("pause-button")).click()
+    status_is(page, "streaming")
+    wait_candles(page, held)
+    page.locator(tid("cancel-button")).click()
+    status_is(page, "cancelled")
+    stopped = candles(page)
+    page.wait_for_timeout(600)
+    assert candles(page) == stopped
+    assert stopped < int(page.locator(tid("progress")).get_attribute("data-total"))
+    page.watch.assert_clean()
+
+
+def test_stored_strategy_opens_with_its_saved_result(page, serve, stored):
+    latest = serve.api("GET", f"/api/strategies/latest-backtest/{stored['id']}/get_by_strategy/")
+    open_page(page, serve, f"&strategy_id={stored['id']}")
+    page.locator(f"{tid('card-total-profit')}[data-value]").wait_for(timeout=T)
+    assert value_of(page, "card-total-profit") == latest["summary"]["totalProfit"]
+    assert value_of(page, "card-total-trades") == latest["summary"]["totalTrades"]
+    rows = page.locator(f"{tid('trades-table')} {tid('trade-row')}")
+    assert rows.count() == len(latest["trades"])
+    page.watch.assert_clean()
+
+
+def test_run_again_and_compare_two_runs(page, serve, stored):
+    open_page(page, serve, f"&strategy_id={stored['id']}")
+    rows = page.locator(f"{tid('run-history')} {tid('history-row')}")
+    rows.first.wait_for(timeout=T)
+    before = rows.count()
+    page.locator(tid("period-select")).select_option("1y")
+    page.locator(tid("commission")).fill("0.2")
+    page.locator(tid("run-button")).click()
+    status_is(page, "complete")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=history-row]').length > n", arg=before
+    )
+    ids = [int(r.get_attribute("data-run-id")) for r in rows.all()]
+    assert ids == sorted(ids, reverse=True)  # newest first
+    for row in rows.all()[:2]:
+        row.locator(tid("compare-check")).check()
+    page.locator(tid("compare-button")).click()
+    view = page.locator(tid("compare-view"))
+    view.wait_for(timeout=T)
+    columns = view.locator(tid("compare-column"))
+    assert sorted(int(c.get_attribute("data-run-id")) for c in columns.all()) == sorted(ids[:2])
+    page.wait_for_function(
+        "() => +document.querySelector('[data-testid=compare-chart]')?.dataset.points > 0"
+    )
+    shot(page, "compare")
+    page.watch.assert_clean()
+
+
+def test_server_killed_mid_run_ends_in_an_error(browser, tmp_path):
+    from tests.web.conftest import PageWatch, ServeProcess
+
+    srv = ServeProcess(tmp_path / "algobt.db")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.watch = PageWatch(page, srv.base_url)
+        open_page(page, srv)
+        page.locator(tid("strategy-code")).fill(SMA_CROSS)
+        page.locator(tid("speed-input")).fill("20")
+        page.locator(tid("run-button")).click()
+        wait_candles(page, 3)
+        srv.kill()
+        status_is(page, "error")
+        message = page.locator(tid("error-message"))
+        assert message.is_visible() and "connection" in message.inner_text().lower()
+        assert page.locator(tid("live-chart")).get_attribute("data-status") == "error"
+        shot(page, "error-server-killed")
+        page.watch.assert_clean()
+    finally:
+        context.close()
+        srv.stop()
+
+
+def test_narrow_screen_has_no_sideways_scrolling(browser, serve):
+    from tests.web.conftest import PageWatch
+
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    try:
+        page = context.new_page()
+        page.watch = PageWatch(page, serve.base_url)
+        open_page(page, serve)
+        page.locator(tid("strategy-code")).fill(SMA_CROSS)
+        page.locator(tid("run-button")).click()
+        status_is(page, "complete")
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, width
+        shot(page, "narrow-complete")
+        page.watch.assert_clean()
+    finally:
+        context.close()
