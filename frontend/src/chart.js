@@ -2,8 +2,9 @@
 //
 // `LiveChart` draws what a run's events say: candlesticks and volume bar by bar, the
 // config's indicators as overlays (oscillators in a pane of their own) and entry/exit
-// markers on their candles. Bars are queued and drawn once per animation frame with
-// `series.update()`, so a 100,000-bar stream never redraws the whole chart per candle.
+// markers on their candles. Bars are queued and drawn at most once per animation frame:
+// a few new bars with `series.update()`, a burst with one `setData()` whose rate adapts
+// to its cost, so a 100,000-bar stream never redraws the chart per candle.
 // The root element carries `data-candles`, `data-markers` and `data-status` (SPEC §6).
 //
 // `EquityChart`, `DailyChart` and `CompareChart` draw a finished result. Nothing here
@@ -22,8 +23,10 @@ const DOWN = '#ef5350';
 const LINE_COLORS = ['#2962ff', '#ff9800', '#9c27b0', '#009688', '#795548', '#e91e63', '#607d8b'];
 // Indicators on their own scale (0–100 or unbounded), drawn in a pane under the price.
 const OSCILLATORS = /^(RSI|MACD|STOCH|ADX|CCI|MFI|WILLR|ROC|MOM|ATR|OBV|CMO|TRIX|PPO|APO|AROON)/i;
-// Above this many queued bars a frame reloads the series at once instead of bar by bar.
-const BULK = 5000;
+// Up to this many new bars a frame appends them with series.update(); a bigger backlog
+// (a fast stream) reloads the series once with setData(): appending costs grow with the
+// series' length, so bar-by-bar updates of a 100,000-bar stream would be quadratic.
+const INCREMENTAL = 16;
 
 /** A stream timestamp ("2024-01-02", "2024-12-02T14:30:00Z") as chart time (UTC seconds). */
 export function toTime(ts) {
@@ -89,6 +92,9 @@ export class LiveChart {
     this.volume.setData([]);
     this.markers.setMarkers([]);
     this._frame = null;
+    this._bulkCost = 0;
+    this._lastBulk = 0;
+    this._stale = false;
     this._setStatus('idle');
     this._publish();
   }
@@ -177,15 +183,15 @@ export class LiveChart {
   }
 
   _request() {
-    if (this._frame === null) this._frame = this._schedule(() => this.flush());
+    if (this._frame === null) this._frame = this._schedule(() => this.flush(false));
   }
 
-  /** Draw every queued bar and marker now (normally called once per animation frame). */
-  flush() {
+  /** Draw queued bars and markers (normally once per animation frame); `force` draws all. */
+  flush(force = true) {
     this._frame = null;
     const bars = this.queue;
     this.queue = [];
-    const bulk = bars.length > BULK;
+    const incremental = !this._stale && bars.length <= INCREMENTAL;
     for (const bar of bars) {
       const time = toTime(bar.timestamp);
       if (this.lastTime !== null && time <= this.lastTime) continue; // out of order: skip
@@ -198,7 +204,7 @@ export class LiveChart {
       };
       this.data.candles.push(candle);
       this.data.volume.push(vol);
-      if (!bulk) {
+      if (incremental) {
         this.candles.update(candle);
         this.volume.update(vol);
       }
@@ -207,16 +213,26 @@ export class LiveChart {
           const line = this._line(name);
           const point = value === null || value === undefined ? { time } : { time, value };
           line.data.push(point);
-          if (!bulk) line.series.update(point);
+          if (incremental) line.series.update(point);
         }
       }
-      this.drawn += 1;
     }
-    if (bulk) {
-      this.candles.setData(this.data.candles);
-      this.volume.setData(this.data.volume);
-      for (const line of this.lines.values()) line.series.setData(line.data);
+    if (!incremental) this._stale = true;
+    if (this._stale) {
+      const now = nowMs();
+      if (force || now - this._lastBulk >= 2 * this._bulkCost) {
+        this.candles.setData(this.data.candles);
+        this.volume.setData(this.data.volume);
+        for (const line of this.lines.values()) line.series.setData(line.data);
+        this._stale = false;
+        this._lastBulk = nowMs();
+        this._bulkCost = this._lastBulk - now;
+      } else {
+        this._request();
+        return; // drawn (with the markers) on a later frame
+      }
     }
+    this.drawn = this.data.candles.length;
     if (this.markersDirty) {
       this.markersDirty = false;
       this.markers.setMarkers(this.markerList.slice());
@@ -241,6 +257,10 @@ export class LiveChart {
   destroy() {
     this.chart.remove();
   }
+}
+
+function nowMs() {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
 
 function defaultSchedule(fn) {

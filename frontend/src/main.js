@@ -2,7 +2,7 @@
 // It talks only to the server that served it (REST under /api/, the stream WebSocket).
 import { html } from 'htm/preact';
 import { render } from 'preact';
-import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { Api, takeToken } from './api.js';
 import { CompareChart, DailyChart, EquityChart, LiveChart } from './chart.js';
 import { ConfigForm, FIELDS_OF } from './components/ConfigForm.js';
@@ -403,6 +403,23 @@ function App({ api, initialStrategy }) {
   };
 
   const busy = ['validating', 'connecting', 'streaming', 'paused'].includes(status);
+  // The same vnode while the result stays: Preact skips it, so a streaming run does not
+  // re-render a big trades table on every event.
+  const resultView = useMemo(
+    () => html`<section class="panel">
+          <h2>Result${runId ? ` — run #${runId}` : ''}</h2>
+          <${SummaryCards} summary=${result?.summary} />
+          <h3>Equity and drawdown</h3>
+          <div class="chart equity-chart" data-testid="equity-chart" ref=${equityRef}></div>
+          <h3>Daily performance</h3>
+          <div class="chart daily-chart" data-testid="daily-chart" ref=${dailyRef}></div>
+          <h3>By symbol</h3>
+          <${SymbolChart} stats=${result?.symbol_stats} />
+          <h3>Trades</h3>
+          <${TradesTable} trades=${result?.trades} />
+        </section>`,
+    [result, runId],
+  );
   return html`<div class="page">
     <header><h1>algobt</h1><span class="sub">backtests on this machine</span></header>
     ${error && html`<div class="error-message" data-testid="error-message" role="alert">${error}</div>`}
@@ -418,18 +435,7 @@ function App({ api, initialStrategy }) {
           <div class="chart live-chart" data-testid="live-chart" ref=${liveRef}></div>
           <${SignalLog} signals=${signals} />
         </section>
-        <section class="panel">
-          <h2>Result${runId ? ` — run #${runId}` : ''}</h2>
-          <${SummaryCards} summary=${result?.summary} />
-          <h3>Equity and drawdown</h3>
-          <div class="chart equity-chart" data-testid="equity-chart" ref=${equityRef}></div>
-          <h3>Daily performance</h3>
-          <div class="chart daily-chart" data-testid="daily-chart" ref=${dailyRef}></div>
-          <h3>By symbol</h3>
-          <${SymbolChart} stats=${result?.symbol_stats} />
-          <h3>Trades</h3>
-          <${TradesTable} trades=${result?.trades} />
-        </section>
+        ${resultView}
         <section class="panel">
           <h2>Run history</h2>
           <${RunHistory} runs=${runs} selected=${selected} onToggle=${toggle} onOpen=${openRun} onCompare=${doCompare} currentRun=${runId} />

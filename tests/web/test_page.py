@@ -103,7 +103,7 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
     total = int(progress.get_attribute("data-total"))
     assert total > 400 and int(progress.get_attribute("data-current")) == total
     assert int(chart.get_attribute("data-candles")) == total
-    assert int(chart.get_attribute("data-markers")) > 0
+    markers = int(chart.get_attribute("data-markers"))
     assert 0 < page.locator(f"{tid('signal-log')} {tid('signal-row')}").count() <= 10
     assert page.locator(tid("error-message")).count() == 0
 
@@ -117,6 +117,7 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
     ):
         assert value_of(page, card) == summary[key], card  # the very number, not a rounding
     trades = latest["total_trades"]
+    assert markers == 2 * trades  # an entry and an exit marker per (closed) trade
     assert int(page.locator(tid("live-trades")).get_attribute("data-value")) == trades
     assert page.locator(f"{tid('trades-table')} {tid('trade-row')}").count() == trades
     assert int(page.locator(tid("equity-chart")).get_attribute("data-points")) == total
@@ -291,3 +292,27 @@ def test_narrow_screen_has_no_sideways_scrolling(browser, serve):
         page.watch.assert_clean()
     finally:
         context.close()
+
+
+def test_a_json_spec_error_shows_its_path(page, serve):
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill('{"name": 1, "version": 1}')
+    page.locator(tid("validate-button")).click()
+    result = page.locator(f"{tid('validation-result')}[data-valid=false]")
+    result.wait_for(timeout=T)
+    assert "$.name" in result.inner_text()
+    assert page.locator(f"{tid('field-error')}[data-field=strategy_code]").is_visible()
+    assert page.locator(tid("run-status")).get_attribute("data-status") == "idle"
+    page.watch.assert_clean()
+
+
+def test_a_strategy_failing_while_it_runs_ends_in_the_streams_error(page, serve):
+    failing = SMA_CROSS.replace("self.b = self.I(SMA, self.data.Close, self.slow)", "1 / 0")
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill(failing)
+    page.locator(tid("run-button")).click()
+    status_is(page, "error")
+    message = page.locator(tid("error-message"))
+    assert message.is_visible() and "ZeroDivisionError" in message.inner_text()
+    assert "<strategy>:11" in message.inner_text()  # the line of the 1 / 0
+    page.watch.assert_clean()
