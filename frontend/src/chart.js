@@ -55,8 +55,9 @@ function baseOptions(root, extra = {}) {
 
 /** A run drawn live from its events: call `handle(event)` with each stream message. */
 export class LiveChart {
-  constructor(root, { schedule } = {}) {
+  constructor(root, { schedule, symbol } = {}) {
     this.root = root;
+    this.only = symbol || null;
     this._schedule = schedule || defaultSchedule;
     this.chart = createChart(root, baseOptions(root));
     this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -81,7 +82,7 @@ export class LiveChart {
   reset() {
     for (const line of this.lines?.values() || []) this.chart.removeSeries(line.series);
     this.lines = new Map();
-    this.symbol = null;
+    this.symbol = this.only;
     this.queue = [];
     this.markerList = [];
     this.markersDirty = false;
@@ -103,7 +104,8 @@ export class LiveChart {
   handle(event) {
     switch (event.type) {
       case 'metadata':
-        if (!this.symbol && event.symbol) this.symbol = event.symbol;
+        // A multi-symbol run names "A,B": this chart draws the first (or the one asked for).
+        if (!this.symbol && event.symbol) this.symbol = this.only || String(event.symbol).split(',')[0];
         for (const name of event.indicators || []) this._line(name);
         this._setStatus('streaming');
         break;

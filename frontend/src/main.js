@@ -217,16 +217,31 @@ function App({ api, initialStrategy }) {
       case 'candles': {
         chart?.handle(event);
         const last = event.type === 'candle' ? event : event.bars[event.bars.length - 1];
-        if (last) setProgress((p) => ({ ...p, current: last.bar_number }));
+        if (last) {
+          // bar numbers count per symbol; a multi-symbol run's progress is their sum
+          state.bars[last.symbol ?? ''] = last.bar_number;
+          const current = Object.values(state.bars).reduce((a, b) => a + b, 0);
+          setProgress((p) => ({ ...p, current }));
+        }
         break;
       }
       case 'signal':
         chart?.handle(event);
         setSignals((s) => [event, ...s].slice(0, 10));
         break;
-      case 'stats':
-        setLive({ trades: event.total_trades, winRate: event.win_rate, pnl: event.pnl });
+      case 'stats': {
+        state.stats[event.symbol ?? ''] = event;
+        const all = Object.values(state.stats);
+        if (all.length === 1) {
+          setLive({ trades: event.total_trades, winRate: event.win_rate, pnl: event.pnl });
+        } else {
+          const trades = all.reduce((a, s) => a + s.total_trades, 0);
+          const wins = all.reduce((a, s) => a + s.winning_trades, 0);
+          const pnl = all.reduce((a, s) => a + s.pnl, 0);
+          setLive({ trades, winRate: trades ? (100 * wins) / trades : 0, pnl });
+        }
         break;
+      }
       case 'complete': {
         chart?.handle(event);
         chart?.fit();
@@ -301,6 +316,8 @@ function App({ api, initialStrategy }) {
     state.player?.clear();
     state.player = new Player((e) => onEventRef.current(e), { speed: Number(speed) || 0 });
     state.finished = false;
+    state.bars = {};
+    state.stats = {};
     let ws;
     try {
       ws = new WebSocket(api.streamUrl());

@@ -316,3 +316,24 @@ def test_a_strategy_failing_while_it_runs_ends_in_the_streams_error(page, serve)
     assert message.is_visible() and "ZeroDivisionError" in message.inner_text()
     assert "<strategy>:11" in message.inner_text()  # the line of the 1 / 0
     page.watch.assert_clean()
+
+
+def test_several_symbols_with_custom_dates(page, serve):
+    open_page(page, serve)
+    page.locator(tid("strategy-code")).fill(SMA_CROSS)
+    page.locator(tid("symbol-input")).fill("DEMO, DEMO-BTC")
+    page.locator(tid("period-select")).select_option("custom")
+    page.locator(tid("start-date")).fill("2023-01-01")
+    page.locator(tid("end-date")).fill("2024-06-30")
+    page.locator(tid("run-button")).click()
+    status_is(page, "complete")
+    assert page.locator(tid("symbol-chart")).get_attribute("data-points") == "2"
+    assert candles(page) > 0 and int(page.locator(tid("live-chart")).get_attribute("data-markers"))
+    run_id = page.locator(f"{tid('run-history')} {tid('history-row')}").first.get_attribute(
+        "data-run-id"
+    )
+    saved = serve.api("GET", f"/api/backtests/runs/{run_id}/results/")
+    saved = saved[0] if isinstance(saved, list) else saved
+    assert value_of(page, "card-total-trades") == saved["summary"]["totalTrades"]
+    assert value_of(page, "card-total-profit") == saved["summary"]["totalProfit"]
+    page.watch.assert_clean()
