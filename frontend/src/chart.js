@@ -27,6 +27,7 @@ const OSCILLATORS = /^(RSI|MACD|STOCH|ADX|CCI|MFI|WILLR|ROC|MOM|ATR|OBV|CMO|TRIX
 // (a fast stream) reloads the series once with setData(): appending costs grow with the
 // series' length, so bar-by-bar updates of a 100,000-bar stream would be quadratic.
 const INCREMENTAL = 16;
+const MANY_MARKERS = 150;
 
 /** A stream timestamp ("2024-01-02", "2024-12-02T14:30:00Z") as chart time (UTC seconds). */
 export function toTime(ts) {
@@ -237,7 +238,11 @@ export class LiveChart {
     this.drawn = this.data.candles.length;
     if (this.markersDirty) {
       this.markersDirty = false;
-      this.markers.setMarkers(this.markerList.slice());
+      // Hundreds of labels hide the candles: past MANY_MARKERS only the shapes stay.
+      const list = this.markerList;
+      this.markers.setMarkers(
+        list.length > MANY_MARKERS ? list.map((m) => ({ ...m, text: undefined })) : list.slice(),
+      );
     }
     this._publish();
   }

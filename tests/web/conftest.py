@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -155,14 +154,9 @@ def page(browser, serve):
     context.close()
 
 
-def shot(page, name: str) -> Path:
-    """Save a full-page screenshot to tests/artifacts/ (gitignored) and return its path."""
+def shot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a screenshot to tests/artifacts/ (gitignored) and return its path."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
-
-
-def clean_artifacts() -> None:
-    if ARTIFACTS.exists():
-        shutil.rmtree(ARTIFACTS)

@@ -131,6 +131,7 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
     rows.first.wait_for(timeout=T)
     assert rows.first.get_attribute("data-run-id") == str(latest["run_id"])
     shot(page, "run-complete")
+    shot(page, "page", full_page=False)  # the README's picture (docs/img/page.png)
     page.watch.assert_clean()
 
 
