@@ -127,6 +127,14 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
     profit = page.locator(tid("card-total-profit")).inner_text()
     assert f"{summary['totalProfit']:,.2f}" in profit
     assert f"{summary['winRate']:.1f}%" in page.locator(tid("card-win-rate")).inner_text()
+    # the trades table sorts by a column (its header's button), and back the other way
+    pnl = f"{tid('trades-table')} {tid('trade-row')} td[data-key=pnl]"
+    page.locator(f"{tid('trades-table')} th[data-key=pnl] button").click()
+    values = [float(v) for v in page.locator(pnl).evaluate_all("t => t.map(c => c.dataset.value)")]
+    assert values == sorted(values) and len(values) == trades
+    page.locator(f"{tid('trades-table')} th[data-key=pnl] button").click()
+    values = [float(v) for v in page.locator(pnl).evaluate_all("t => t.map(c => c.dataset.value)")]
+    assert values == sorted(values, reverse=True)
     rows = page.locator(f"{tid('run-history')} {tid('history-row')}")
     rows.first.wait_for(timeout=T)
     assert rows.first.get_attribute("data-run-id") == str(latest["run_id"])
