@@ -34,10 +34,10 @@ def chromium_or_skip():
 class ServeProcess:
     """``algobt serve --port 0 --db …`` as a child process; ``url`` is what it printed."""
 
-    def __init__(self, db: Path):
+    def __init__(self, db: Path, extra: list[str] = ()):
         env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "algobt", "serve", "--port", "0", "--db", str(db)],
+            [sys.executable, "-m", "algobt", "serve", "--port", "0", "--db", str(db), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
