@@ -101,7 +101,9 @@ function App({ api, initialStrategy }) {
   const [symbols, setSymbols] = useState([]);
   const [validation, setValidation] = useState(null);
   const [fieldErrors, setFieldErrors] = useState({});
-  const [error, setError] = useState(api.token ? null : 'No access token: open the page with the address algobt serve printed (…/?token=…).');
+  // Without a token in this tab the server's login cookie may still authorize us; a 401
+  // from the first request then says in words what to open.
+  const [error, setError] = useState(null);
   const [status, setStatus] = useState('idle');
   const [progress, setProgress] = useState({ current: 0, total: 0 });
   const [live, setLive] = useState({ trades: null, winRate: null, pnl: null });
@@ -175,7 +177,6 @@ function App({ api, initialStrategy }) {
   };
 
   useEffect(() => {
-    if (!api.token) return;
     api.get('/api/strategies/strategies/?page_size=1000').then((p) => setStrategies(p.results || []), fail);
     api.get('/api/symbols/').then((p) => setSymbols(p.symbols || []), fail);
     if (initialStrategy) openStrategy(initialStrategy);
