@@ -28,7 +28,9 @@ from algobt.server.handlers.base import ApiHandler, AuthMixin
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 LONG_CACHE = "private, max-age=31536000, immutable"  # private: the assets need the login
-_HASHED = re.compile(r"[.-][0-9a-f]{8,}\.[A-Za-z0-9]+$")
+# A content hash in the name: lower-case hex (``app.3f2a9c1b.js``) or esbuild's
+# upper-case base32 (``app-XLRG65JK.js``, what frontend/ builds).
+_HASHED = re.compile(r"([.-][0-9a-f]{8,}|-[0-9A-Z]{8})\.[A-Za-z0-9]+$")
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -37,6 +39,8 @@ CONTENT_TYPES = {
     ".json": "application/json",
     ".map": "application/json",
     ".txt": "text/plain; charset=utf-8",
+    ".license": "text/plain; charset=utf-8",  # the bundled libraries' LICENSE and NOTICE
+    ".notice": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
     ".png": "image/png",
     ".ico": "image/x-icon",
@@ -81,22 +85,33 @@ class PageHandler(ApiHandler):
 
 
 class IndexHandler(PageHandler):
-    """The page at ``/``: a small status page until the web app is bundled."""
+    """The page at ``/``: the web app built from ``frontend/`` (``static/index.html``;
+    it reads ``?strategy_id=N`` itself), or a small status page in an installation
+    whose bundle was not built."""
 
     def get(self):
+        index = Path(self.settings["assets_path"]) / "index.html"
+        try:
+            self.finish(index.read_bytes())
+        except OSError:
+            self.finish(self._status_page())
+
+    def _status_page(self) -> str:
         rows = "".join(
             f"<li><code>{html.escape(method)} {html.escape(path)}</code></li>"
             for path, method in self.settings["route_list"]
         )
-        self.finish(f"""<!doctype html>
+        return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>algobt server</title></head>
 <body style="font-family: system-ui, sans-serif; max-width: 52rem; margin: 2rem auto">
 <h1>algobt {html.escape(__version__)}</h1>
-<p>The server is running on database <code>{html.escape(str(self.store.path))}</code>.
+<p>The web page is not built into this installation (run <code>npm install &amp;&amp;
+npm run build</code> in <code>frontend/</code>). The server is running on database
+<code>{html.escape(str(self.store.path))}</code>.
 The API is described by <a href="/api/openapi.json">/api/openapi.json</a>
 (send the token as <code>Authorization: token …</code>, or use this browser's login
 cookie); the WebSocket stream is at <code>/ws/backtest/stream/</code>.</p>
-<h2>Endpoints</h2><ul>{rows}</ul></body></html>""")
+<h2>Endpoints</h2><ul>{rows}</ul></body></html>"""
 
 
 class StaticHandler(AuthMixin, tornado.web.StaticFileHandler):
