@@ -176,17 +176,12 @@ class Trade(_Side):
     )
 
     def __init__(self, broker, size, entry_price, entry_bar, tag=None):
-        self._broker = broker
-        self.size = size
-        self.entry_price = entry_price
-        self.exit_price = None
-        self.entry_bar = entry_bar
-        self.exit_bar = None
-        self._sl_order = None
-        self._tp_order = None
-        self.tag = tag
-        self._commissions = 0.0
+        self._broker, self.size, self.tag = broker, size, tag
+        self.entry_price, self.entry_bar = entry_price, entry_bar
+        self.exit_price = self.exit_bar = None  # set when the trade closes
+        self._sl_order = self._tp_order = None  # its bracket legs, while queued
         self._entry_commission = 0.0  # cash paid on entry for the units still in this trade
+        self._commissions = 0.0  # entry + exit commission, once closed
 
     def __repr__(self):
         return (
@@ -549,7 +544,7 @@ class Broker:
         if equity <= 0:
             self._mark(i)
             for trade in list(self.trades):
-                self._close_trade(trade, self.close[i], i)
+                self._book_exit(trade, self.close[i], i)
             self.cash = 0.0
             self._equity[i:] = 0.0
             self._log, self._marked_to = [], len(self._equity)
@@ -602,7 +597,7 @@ class Broker:
         """Close (part of) the order's trade; a bracket leg leaves the queue with the trade."""
         trade = order.parent_trade
         if trade.exit_bar is None:  # still open
-            self._reduce_trade(trade, price, exit_units(order.size, trade.size), bar)
+            self._take_units(trade, exit_units(order.size, trade.size), price, bar)
             if order is trade._sl_order:
                 order.stop = armed  # the closed trade's record shows its stop-loss level
         if not order.is_contingent:
@@ -631,7 +626,7 @@ class Broker:
                 )
                 units = 0
             else:
-                self._open_trade(entry_price, units, order.sl, order.tp, bar, order.tag)
+                self._book_entry(entry_price, units, order.sl, order.tp, bar, order.tag)
                 if order.sl or order.tp:
                     return self._new_bracket(order, armed, bar, buy)
         self.orders.remove(order)
@@ -676,9 +671,9 @@ class Broker:
                 continue
             netted = True
             if abs(units) < abs(trade.size):
-                self._reduce_trade(trade, price, units, bar)
+                self._take_units(trade, units, price, bar)
                 return 0, netted
-            self._close_trade(trade, price, bar)
+            self._book_exit(trade, price, bar)
             units += trade.size
             if not units:
                 break
@@ -706,58 +701,63 @@ class Broker:
         self.orders.remove(order)
         return verdict == BRACKET_THIS_BAR
 
-    # --- trades ------------------------------------------------------------------------
-    def _reduce_trade(self, trade: Trade, price: float, units: float, bar: int):
-        """Close ``units`` (opposite sign to the trade) of ``trade``; all of it if they match."""
-        remaining = trade.size + units
-        if not remaining:
-            self._close_trade(trade, price, bar)
-            return
-        # The running totals need no update here: the units leave ``trade`` and
-        # join ``part`` before ``_close_trade(part)`` takes them out.
-        part = trade._split(-units)
-        trade.size = remaining if self._whole_units else round(remaining, 12)
-        if trade._sl_order:
-            trade._sl_order.size = -trade.size
-        if trade._tp_order:
-            trade._tp_order.size = -trade.size
-        self.trades.append(part)
-        self._close_trade(part, price, bar)
+    # --- trades (docs/broker.md, "Filling an exit" and "The account") -------------------
+    def _book_entry(self, price: float, units, sl, tp, bar: int, tag) -> Trade:
+        """Open a trade of ``units`` at ``price`` on ``bar``, pay its entry commission and
+        queue its bracket."""
+        trade = Trade(self, units, price, bar, tag)
+        self.trades.append(trade)
+        self._add_to_totals(units, units * price)
+        paid = trade._entry_commission = self.commission(units, price)
+        self.cash -= paid
+        self._attach_bracket(trade, sl, tp)
+        return trade
 
-    def _close_trade(self, trade: Trade, price: float, bar: int):
+    def _attach_bracket(self, trade: Trade, sl, tp):
+        """Queue a new trade's legs, the one that wins a tie last: it goes to the front
+        (see ``new_order``), so it ends up matched first."""
+        legs = ((False, tp), (True, sl)) if self.sl_first else ((True, sl), (False, tp))
+        for stop_loss, price in legs:
+            if price:
+                trade._replace_leg(stop_loss, price)
+
+    def _take_units(self, trade: Trade, units, price: float, bar: int):
+        """Close ``units`` (signed against the trade) of ``trade`` at ``price``: the whole
+        trade when they match, else a split-off part of it."""
+        left = trade.size + units
+        if not left:
+            self._book_exit(trade, price, bar)
+            return
+        # The units move from ``trade`` to ``part``, so the running totals stay right
+        # until ``_book_exit(part)`` takes them out.
+        part = trade._split(-units)
+        trade.size = left if self._whole_units else round(left, 12)
+        for leg in (trade._sl_order, trade._tp_order):
+            if leg:
+                leg.size = -trade.size  # the bracket covers what is left
+        self.trades.append(part)
+        self._book_exit(part, price, bar)
+
+    def _book_exit(self, trade: Trade, price: float, bar: int):
+        """Close the whole of ``trade`` at ``price`` on ``bar``: its bracket leaves the
+        queue, cash takes its P&L less the exit commission."""
         self.trades.remove(trade)
-        self.position_size -= trade.size
-        self._position_cost -= trade.size * trade.entry_price
+        self._add_to_totals(-trade.size, -trade.size * trade.entry_price)
+        for leg in (trade._sl_order, trade._tp_order):
+            if leg:
+                self.orders.remove(leg)
+        trade.exit_price, trade.exit_bar = price, bar
+        self.closed_trades.append(trade)
+        fee = self.commission(trade.size, price)
+        self.cash += trade.size * (price - trade.entry_price) - fee
+        # The record keeps the entry commission its own units paid, so closed-trade P&L
+        # sums to the change in equity (backtesting.py re-prices it on the closed size,
+        # which counts a fixed fee twice on partial closes).
+        trade._commissions = fee + trade._entry_commission
+
+    def _add_to_totals(self, units, cost: float):
+        """Move the running totals (net units, Σ size × entry price) by a trade's share."""
+        self.position_size += units
+        self._position_cost += cost
         if not self.trades:  # drop float dust so a flat book is exactly flat
             self.position_size, self._position_cost = 0, 0.0
-        if trade._sl_order:
-            self.orders.remove(trade._sl_order)
-        if trade._tp_order:
-            self.orders.remove(trade._tp_order)
-        trade.exit_price = price
-        trade.exit_bar = bar
-        self.closed_trades.append(trade)
-        exit_commission = self.commission(trade.size, price)
-        self.cash += trade.size * (price - trade.entry_price) - exit_commission
-        # The trade's record carries the entry commission actually paid for its units, so
-        # closed-trade P&L sums to the change in equity. (backtesting.py re-prices the entry
-        # commission on the closed size, which double-counts a fixed fee on partial closes.)
-        trade._commissions = exit_commission + trade._entry_commission
-
-    def _open_trade(self, price, size, sl, tp, bar, tag):
-        trade = Trade(self, size, price, bar, tag)
-        self.trades.append(trade)
-        self.position_size += size
-        self._position_cost += size * price
-        trade._entry_commission = self.commission(size, price)
-        self.cash -= trade._entry_commission
-        if self.sl_first:
-            if tp:
-                trade.tp = tp
-            if sl:
-                trade.sl = sl
-        else:
-            if sl:
-                trade.sl = sl
-            if tp:
-                trade.tp = tp
