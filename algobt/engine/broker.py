@@ -7,8 +7,9 @@ here string them together: ``_process_orders`` walks the queue, ``_match``
 decides whether and at what price one order fills, ``_fill_exit`` and
 ``_fill_entry`` carry the fill out (``_entry_units`` sizes an entry,
 ``_net_opposite`` nets it against opposite trades, ``_new_bracket`` decides when
-the new trade's stop-loss/take-profit is first checked). The rules give the
-trades backtesting.py 0.6 gives, which the oracle tests check.
+the new trade's stop-loss/take-profit is first checked), and ``_book_entry``/
+``_take_units``/``_book_exit`` keep the trades, the cash and the running totals.
+The rules give the trades backtesting.py 0.6 gives, which the oracle tests check.
 
 A strategy's ``next()`` is Python, so this broker is Python too; its per-bar
 work is O(1) when no order is pending (running totals, no loops over trades).
@@ -624,11 +625,10 @@ class Broker:
                     f"order of {units:g} units canceled: not enough margin "
                     f"(equity={self.equity:.2f})",
                 )
-                units = 0
             else:
                 self._book_entry(entry_price, units, order.sl, order.tp, bar, order.tag)
                 if order.sl or order.tp:
-                    return self._new_bracket(order, armed, bar, buy)
+                    return self._new_bracket(order, armed, buy)
         self.orders.remove(order)
         return False
 
@@ -679,7 +679,7 @@ class Broker:
                 break
         return units, netted
 
-    def _new_bracket(self, order: Order, armed, bar: int, buy: bool) -> bool:
+    def _new_bracket(self, order: Order, armed, buy: bool) -> bool:
         """Apply the rule for a new trade's bracket on its entry bar; True to match the
         queue again on this bar."""
         i = self.i
