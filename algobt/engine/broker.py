@@ -114,7 +114,7 @@ class Order(_Side):
     cancelled. ``sl``/``tp`` become contingent orders on the resulting trade.
     """
 
-    __slots__ = ("_broker", "size", "limit", "stop", "sl", "tp", "parent_trade", "tag")
+    __slots__ = ("_broker", "size", "limit", "stop", "sl", "tp", "parent_trade", "tag", "_queued")
 
     def __init__(
         self, broker, size, limit=None, stop=None, sl=None, tp=None, parent_trade=None, tag=None
@@ -123,6 +123,7 @@ class Order(_Side):
         self.limit, self.stop = limit, stop  # both None: a market order
         self.sl, self.tp = sl, tp  # the bracket an entry gives its trade
         self.parent_trade = parent_trade  # the trade an exit order closes (None: an entry)
+        self._queued = False  # in the broker's queue (see Broker._enqueue/_dequeue)
 
     def __repr__(self):
         shown = [f"size={self.size!r}"]
@@ -138,7 +139,7 @@ class Order(_Side):
 
     def cancel(self):
         """Take the order off the queue; a bracket leg leaves its trade's bracket too."""
-        self._broker.orders.remove(self)
+        self._broker._dequeue(self)
         trade = self.parent_trade
         if trade is None:
             return
@@ -508,20 +509,27 @@ class Broker:
             price = limit or stop or moved_against(self.close[self.i], size > 0, self.spread)
             _check_bracket_sides(size > 0, sl, price, tp)
         order = Order(self, size, limit, stop, sl, tp, trade, tag)
-        if trade is None:
-            if self.exclusive_orders:
-                self._flatten()
-            self.orders.append(order)
-        elif stop if self.sl_first else limit:
-            self.orders.insert(0, order)  # the leg that wins a tie is matched first
-        else:
-            self.orders.append(order)
+        if trade is None and self.exclusive_orders:
+            self._flatten()
+        # A bracket leg that wins a tie goes to the front, so it is matched first.
+        self._enqueue(order, front=trade is not None and bool(stop if self.sl_first else limit))
         return order
 
     def queue_exit(self, trade: Trade, units: float):
         """Queue a market order closing ``units`` (signed against the trade) of ``trade``,
         at the front: exits are matched before anything else."""
-        self.orders.insert(0, Order(self, units, parent_trade=trade, tag=trade.tag))
+        self._enqueue(Order(self, units, parent_trade=trade, tag=trade.tag), front=True)
+
+    def _enqueue(self, order: Order, front: bool):
+        if front:
+            self.orders.insert(0, order)
+        else:
+            self.orders.append(order)
+        order._queued = True
+
+    def _dequeue(self, order: Order):
+        self.orders.remove(order)
+        order._queued = False
 
     def _flatten(self):
         """``exclusive_orders``: before an entry, cancel every waiting order but the bracket
@@ -557,35 +565,34 @@ class Broker:
     def _process_orders(self):
         """Match the queue against bar ``self.i``, walking it again while a walk has
         opened a trade whose bracket must be checked on this same bar."""
-        queue = self.orders
+        i = self.i
+        bar = self.open[i], self.high[i], self.low[i]
         again = True
         while again:
             again = False
-            for order in list(queue):
-                if order in queue:  # else it went as the other leg of a filled bracket
-                    again |= self._match(order)
+            for order in list(self.orders):
+                if order._queued:  # else it went as the other leg of a filled bracket
+                    again |= self._match(order, *bar)
 
-    def _match(self, order: Order) -> bool:
-        """Fill ``order`` if bar ``self.i`` triggers it; True when the fill opened a trade
-        whose bracket is to be checked on this bar too."""
+    def _match(self, order: Order, open_, high, low) -> bool:
+        """Fill ``order`` if bar ``self.i`` (``open_``, ``high``, ``low``) triggers it; True
+        when the fill opened a trade whose bracket is to be checked on this bar too."""
         i = self.i
         buy = order.size > 0
         armed = order.stop  # the stop this bar reaches, if the order has one waiting
         if armed:
-            if not stop_reached(buy, armed, self.high[i], self.low[i]):
+            if not stop_reached(buy, armed, high, low):
                 return False
             order.stop = None  # spent: a market or limit order from now on
         limit = order.limit
         if limit:
-            price = limit_fill_price(
-                buy, limit, armed or NO_PRICE, self.open[i], self.high[i], self.low[i]
-            )
+            price = limit_fill_price(buy, limit, armed or NO_PRICE, open_, high, low)
             if isnan(price):
                 return False
             bar = i
         else:
             on_close = self.trade_on_close and not order.is_contingent
-            start = self.close[i - 1] if on_close else self.open[i]
+            start = self.close[i - 1] if on_close else open_
             price = market_fill_price(buy, start, armed or NO_PRICE)
             bar = i - 1 if on_close and not armed else i
         price = moved_against(price, buy, self.slippage)
@@ -602,7 +609,7 @@ class Broker:
             if order is trade._sl_order:
                 order.stop = armed  # the closed trade's record shows its stop-loss level
         if not order.is_contingent:
-            self.orders.remove(order)
+            self._dequeue(order)
 
     def _fill_entry(self, order: Order, price: float, bar: int, armed) -> bool:
         """Size the entry, net it against opposite trades, open what is left and queue
@@ -629,7 +636,7 @@ class Broker:
                 self._book_entry(entry_price, units, order.sl, order.tp, bar, order.tag)
                 if order.sl or order.tp:
                     return self._new_bracket(order, armed, buy)
-        self.orders.remove(order)
+        self._dequeue(order)
         return False
 
     def _entry_units(self, order: Order, cost: float):
@@ -698,7 +705,7 @@ class Broker:
                 "SL/TP would trigger on the bar its stop/limit entry filled; "
                 "it is checked from the next bar on",
             )
-        self.orders.remove(order)
+        self._dequeue(order)
         return verdict == BRACKET_THIS_BAR
 
     # --- trades (docs/broker.md, "Filling an exit" and "The account") -------------------
@@ -745,7 +752,7 @@ class Broker:
         self._add_to_totals(-trade.size, -trade.size * trade.entry_price)
         for leg in (trade._sl_order, trade._tp_order):
             if leg:
-                self.orders.remove(leg)
+                self._dequeue(leg)
         trade.exit_price, trade.exit_bar = price, bar
         self.closed_trades.append(trade)
         fee = self.commission(trade.size, price)
