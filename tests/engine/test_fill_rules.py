@@ -155,3 +155,20 @@ def test_finalize_under_trade_on_close_fills_at_the_close_before_the_last_bar():
     assert trades(result) == [[10, 1, 4, 101, 105]]
     result = run({1: lambda s: s.buy(size=10)}, finalize_trades=True)
     assert trades(result) == [[10, 2, 5, 102, 90]]
+
+
+def test_position_is_the_open_trades_taken_together():
+    # Hedging: long 10 from bar 2 (102), short 4 from bar 3 (104); seen at bar 3's close 110.
+    seen = {}
+
+    def look(s):
+        p = s.position
+        seen.update(size=p.size, pl=p.pl, pl_pct=p.pl_pct, long=p.is_long, truthy=bool(p))
+
+    run({1: lambda s: s.buy(size=10), 2: lambda s: s.sell(size=4), 3: look}, hedging=True)
+    assert seen["size"] == 6 and seen["long"] and seen["truthy"]
+    assert seen["pl"] == pytest.approx(10 * (110 - 102) - 4 * (110 - 104))
+    assert seen["pl_pct"] == pytest.approx(56 / (10 * 102 + 4 * 104) * 100)  # percent
+    flat = {}
+    run({1: lambda s: flat.update(pct=s.position.pl_pct, truthy=bool(s.position))})
+    assert flat == {"pct": 0, "truthy": False}
