@@ -1,20 +1,15 @@
-"""SimBroker: orders, trades and account accounting for the class API.
+"""The class API's broker: orders, trades and the account over one symbol's bars.
 
-The broker follows backtesting.py 0.6's fill rules so a strategy written for
-it gives the same trades here:
-
-* market orders fill at the next bar's open (``trade_on_close``: at the close
-  of the bar the order was placed on);
-* stop orders turn into market (or limit) orders once High/Low touches the
-  stop; limit orders fill at the limit or better, a gap fills at the open;
-* stop-loss and take-profit are contingent orders on a trade, checked
-  intrabar against High/Low; when both fall inside one bar the stop-loss is
-  assumed to fill first (``sl_tp_priority="stop_loss"``, the pessimistic
-  default) unless asked otherwise;
-* without ``hedging``, an order first closes opposite trades first in, first
-  out; ``exclusive_orders`` closes everything before each new order;
-* ``spread`` makes entries dearer, ``slippage`` moves *every* fill against the
-  trader, ``commission`` is charged on entry and on exit.
+The rules it fills by are written down in ``docs/broker.md`` (order of checks
+within a bar, brackets, netting, margin, going bust); each single decision is a
+scalar function of :mod:`algobt.engine.fill_rules`, and the ``Broker`` methods
+here string them together: ``_process_orders`` walks the queue, ``_match``
+decides whether and at what price one order fills, ``_fill_exit`` and
+``_fill_entry`` carry the fill out (``_entry_units`` sizes an entry,
+``_net_opposite`` nets it against opposite trades, ``_new_bracket`` decides when
+the new trade's stop-loss/take-profit is first checked), and ``_book_entry``/
+``_take_units``/``_book_exit`` keep the trades, the cash and the running totals.
+The rules give the trades backtesting.py 0.6 gives, which the oracle tests check.
 
 A strategy's ``next()`` is Python, so this broker is Python too; its per-bar
 work is O(1) when no order is pending (running totals, no loops over trades).
@@ -25,12 +20,25 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from math import copysign, floor, isfinite
+from math import copysign, floor, isfinite, isnan
 
 import numpy as np
 from numba import njit
 
 from algobt.engine.enums import AlertCode
+from algobt.engine.fill_rules import (
+    BRACKET_AMBIGUOUS,
+    BRACKET_THIS_BAR,
+    NO_PRICE,
+    bracket_check,
+    exit_units,
+    limit_fill_price,
+    market_fill_price,
+    moved_against,
+    stop_reached,
+    unit_cost,
+    units_for_budget,
+)
 from algobt.errors import ConfigError, StrategyError
 
 CommissionFunc = Callable[[float, float], float]
@@ -100,13 +108,8 @@ class _Side:
 
     __slots__ = ()
 
-    @property
-    def is_long(self) -> bool:
-        return self.size > 0
-
-    @property
-    def is_short(self) -> bool:
-        return self.size < 0
+    is_long = property(lambda self: self.size > 0, doc="True when ``size`` is positive.")
+    is_short = property(lambda self: self.size < 0, doc="True when ``size`` is negative.")
 
 
 class Order(_Side):
@@ -117,41 +120,39 @@ class Order(_Side):
     cancelled. ``sl``/``tp`` become contingent orders on the resulting trade.
     """
 
-    __slots__ = ("_broker", "size", "limit", "stop", "sl", "tp", "parent_trade", "tag")
+    __slots__ = ("_broker", "size", "limit", "stop", "sl", "tp", "parent_trade", "tag", "_queued")
 
     def __init__(
         self, broker, size, limit=None, stop=None, sl=None, tp=None, parent_trade=None, tag=None
     ):
-        self._broker = broker
-        self.size = size
-        self.limit = limit
-        self.stop = stop
-        self.sl = sl
-        self.tp = tp
-        self.parent_trade = parent_trade
-        self.tag = tag
+        self._broker, self.size, self.tag = broker, size, tag
+        self.limit, self.stop = limit, stop  # both None: a market order
+        self.sl, self.tp = sl, tp  # the bracket an entry gives its trade
+        self.parent_trade = parent_trade  # the trade an exit order closes (None: an entry)
+        self._queued = False  # in the broker's queue (see Broker._enqueue/_dequeue)
 
     def __repr__(self):
-        fields = (
-            ("size", self.size),
-            ("limit", self.limit),
-            ("stop", self.stop),
-            ("sl", self.sl),
-            ("tp", self.tp),
-            ("contingent", self.is_contingent),
-            ("tag", self.tag),
-        )
-        return "<Order " + ", ".join(f"{k}={v!r}" for k, v in fields if v is not None) + ">"
+        shown = [f"size={self.size!r}"]
+        for name in ("limit", "stop", "sl", "tp"):
+            price = getattr(self, name)
+            if price is not None:
+                shown.append(f"{name}={price!r}")
+        if self.is_contingent:
+            shown.append("contingent")
+        if self.tag is not None:
+            shown.append(f"tag={self.tag!r}")
+        return f"<Order {', '.join(shown)}>"
 
     def cancel(self):
-        """Cancel the order (and unlink it from its trade if it is that trade's SL/TP)."""
-        self._broker.orders.remove(self)
+        """Take the order off the queue; a bracket leg leaves its trade's bracket too."""
+        self._broker._dequeue(self)
         trade = self.parent_trade
-        if trade is not None:
-            if self is trade._sl_order:
-                trade._sl_order = None
-            elif self is trade._tp_order:
-                trade._tp_order = None
+        if trade is None:
+            return
+        if trade._sl_order is self:
+            trade._sl_order = None
+        if trade._tp_order is self:
+            trade._tp_order = None
 
     @property
     def is_contingent(self) -> bool:
@@ -183,17 +184,12 @@ class Trade(_Side):
     )
 
     def __init__(self, broker, size, entry_price, entry_bar, tag=None):
-        self._broker = broker
-        self.size = size
-        self.entry_price = entry_price
-        self.exit_price = None
-        self.entry_bar = entry_bar
-        self.exit_bar = None
-        self._sl_order = None
-        self._tp_order = None
-        self.tag = tag
-        self._commissions = 0.0
+        self._broker, self.size, self.tag = broker, size, tag
+        self.entry_price, self.entry_bar = entry_price, entry_bar
+        self.exit_price = self.exit_bar = None  # set when the trade closes
+        self._sl_order = self._tp_order = None  # its bracket legs, while queued
         self._entry_commission = 0.0  # cash paid on entry for the units still in this trade
+        self._commissions = 0.0  # entry + exit commission, once closed
 
     def __repr__(self):
         return (
@@ -211,13 +207,13 @@ class Trade(_Side):
         return part
 
     def close(self, portion: float = 1.0):
-        """Place an order to close ``portion`` (0 < portion <= 1) of the trade at market."""
+        """Place an order to close ``portion`` (0 < portion <= 1) of the trade at market:
+        that share of its units rounded to the nearest lot, at least one lot."""
         if not 0 < portion <= 1:
             raise StrategyError(f"Trade.close(portion={portion!r}): portion must be in (0, 1]")
-        lot = self._broker.lot_size
-        units = max(lot, self._broker.round_units(abs(self.size) * portion, nearest=True))
-        order = Order(self._broker, copysign(units, -self.size), parent_trade=self, tag=self.tag)
-        self._broker.orders.insert(0, order)
+        broker = self._broker
+        units = max(broker.lot_size, broker.round_units(abs(self.size) * portion, nearest=True))
+        broker.queue_exit(self, copysign(units, -self.size))
 
     @property
     def entry_time(self):
@@ -247,71 +243,87 @@ class Trade(_Side):
         """Market value in cash (units × current or exit price)."""
         return abs(self.size) * self._mark_price
 
-    @property
-    def sl(self):
-        order = self._sl_order
-        return order and order.stop
+    # The bracket: ``sl`` is the stop of the ``_sl_order`` leg, ``tp`` the limit of the
+    # ``_tp_order`` leg (None when there is no such leg).
+    sl = property(
+        lambda self: self._sl_order.stop if self._sl_order else None,
+        lambda self, price: self._replace_leg(True, price),
+        doc="Stop-loss price; assign a price to set or move it, None to cancel it.",
+    )
+    tp = property(
+        lambda self: self._tp_order.limit if self._tp_order else None,
+        lambda self, price: self._replace_leg(False, price),
+        doc="Take-profit price; assign a price to set or move it, None to cancel it.",
+    )
 
-    @sl.setter
-    def sl(self, price):
-        self._set_contingent("sl", price)
-
-    @property
-    def tp(self):
-        order = self._tp_order
-        return order and order.limit
-
-    @tp.setter
-    def tp(self, price):
-        self._set_contingent("tp", price)
-
-    def _set_contingent(self, kind, price):
-        if price is not None and not (0 < price < np.inf):
-            raise StrategyError(f"Trade.{kind} = {price!r}: a price must be > 0 and finite")
-        attr = "_sl_order" if kind == "sl" else "_tp_order"
-        old = getattr(self, attr)
+    def _replace_leg(self, stop_loss: bool, price):
+        """Cancel the stop-loss (or take-profit) leg and queue a new one at ``price``."""
+        if price is not None and not 0 < price < np.inf:
+            name = "sl" if stop_loss else "tp"
+            raise StrategyError(f"Trade.{name} = {price!r}: a price must be > 0 and finite")
+        old = self._sl_order if stop_loss else self._tp_order
         if old is not None:
-            old.cancel()
-        if price:
-            kwargs = {"stop": price} if kind == "sl" else {"limit": price}
-            order = self._broker.new_order(-self.size, trade=self, tag=self.tag, **kwargs)
-            setattr(self, attr, order)
+            old.cancel()  # unlinks it
+        if price is None:
+            return
+        stop, limit = (price, None) if stop_loss else (None, price)
+        leg = self._broker.new_order(-self.size, limit, stop, tag=self.tag, trade=self)
+        if stop_loss:
+            self._sl_order = leg
+        else:
+            self._tp_order = leg
+
+
+def _check_bracket_sides(buy: bool, sl, price: float, tp):
+    """A long order needs ``sl < price < tp``, a short one ``tp < price < sl`` (an unset
+    side is no bound); raise a StrategyError naming the three prices otherwise."""
+    below, above = (sl, tp) if buy else (tp, sl)
+    if (below or -np.inf) < price < (above or np.inf):
+        return
+    if buy:
+        raise StrategyError(
+            f"a long order needs sl < price < tp, got sl={sl}, price={price}, tp={tp}"
+        )
+    raise StrategyError(f"a short order needs tp < price < sl, got tp={tp}, price={price}, sl={sl}")
 
 
 class Position(_Side):
-    """The net position of all open trades; truthy when non-flat."""
+    """All open trades taken together: a live view of the broker's running totals.
+
+    Truthy while the net size is not zero. See docs/broker.md, "The account".
+    """
 
     __slots__ = ("_broker",)
 
     def __init__(self, broker):
         self._broker = broker
 
+    def __repr__(self):
+        return f"<Position size={self.size} trades={len(self._broker.trades)}>"
+
+    # Read straight from the broker (not through ``size``): strategies ask every bar.
     def __bool__(self):
-        return self._broker.position_size != 0  # not through ``size``: read once per bar
+        return self._broker.position_size != 0
 
-    @property
-    def size(self) -> float:
-        """Net units held, negative when short."""
-        return self._broker.position_size
-
-    @property
-    def pl(self) -> float:
-        """Unrealized profit or loss of the open trades, in cash."""
-        return self._broker.unrealized_pl
+    size = property(
+        lambda self: self._broker.position_size, doc="Net units held, negative when short."
+    )
+    pl = property(
+        lambda self: self._broker.unrealized_pl,
+        doc="Unrealized profit or loss of the open trades, in money.",
+    )
 
     @property
     def pl_pct(self) -> float:
-        """Unrealized profit or loss in percent of the entry value."""
-        invested = sum(abs(t.size) * t.entry_price for t in self._broker.trades)
-        return self.pl / invested * 100 if invested else 0
+        """Unrealized profit or loss in **percent** of what the open trades cost at entry
+        (0 while flat). Unlike ``Trade.pl_pct``, which is a fraction."""
+        paid = self._broker.entry_value
+        return self.pl / paid * 100 if paid else 0
 
     def close(self, portion: float = 1.0):
-        """Close ``portion`` of every open trade at the next market price."""
+        """Place orders closing ``portion`` (0 < portion <= 1) of every open trade at market."""
         for trade in self._broker.trades:
             trade.close(portion)
-
-    def __repr__(self):
-        return f"<Position: {self.size} ({len(self._broker.trades)} trades)>"
 
 
 # --- equity between fills ------------------------------------------------------------------
@@ -476,6 +488,11 @@ class Broker:
         lots = round(units / self.lot_size) if nearest else floor(units / self.lot_size + 1e-9)
         return round(lots * self.lot_size, 12)
 
+    @property
+    def entry_value(self) -> float:
+        """What the open trades cost at entry, Σ |units| × entry price (money)."""
+        return sum(abs(t.size) * t.entry_price for t in self.trades)
+
     def _alert(self, code: int, size: float = 0.0, equity: float = np.nan):
         """Raise an ``AlertCode`` on the current bar (its text: ``enums.ALERT_TEXT``)."""
         self.alerts.append((0, code, self.i, size, equity))
@@ -484,41 +501,43 @@ class Broker:
     def new_order(
         self, size, limit=None, stop=None, sl=None, tp=None, tag=None, *, trade=None
     ) -> Order:
-        """Queue an order; ``size`` < 0 sells. Longs need SL < price < TP, shorts the reverse."""
+        """Queue an order and return it; ``size`` < 0 sells. ``trade``: the trade a
+        bracket leg belongs to. See docs/broker.md, "Orders and settings"."""
         size = float(size)
-        limit = limit and float(limit)
-        stop = stop and float(stop)
-        sl = sl and float(sl)
-        tp = tp and float(tp)
-        # A plain market order (no price given) always passes: its reference price, the
-        # close, is finite, and without SL/TP the bounds are infinite.
-        if sl or tp or limit or stop:
-            reference = limit or stop or self.close[self.i] * (1 + copysign(self.spread, size))
-            if size > 0:
-                if not (sl or -np.inf) < reference < (tp or np.inf):
-                    raise StrategyError(
-                        f"a long order needs sl < price < tp, got sl={sl}, price={reference}, "
-                        f"tp={tp}"
-                    )
-            elif not (tp or -np.inf) < reference < (sl or np.inf):
-                raise StrategyError(
-                    f"a short order needs tp < price < sl, got tp={tp}, price={reference}, sl={sl}"
-                )
+        limit, stop, sl, tp = (p and float(p) for p in (limit, stop, sl, tp))
+        if sl or tp or limit or stop:  # a plain market order has nothing to check
+            price = limit or stop or moved_against(self.close[self.i], size > 0, self.spread)
+            _check_bracket_sides(size > 0, sl, price, tp)
         order = Order(self, size, limit, stop, sl, tp, trade, tag)
         if trade is None and self.exclusive_orders:
-            for other in list(self.orders):
-                if not other.is_contingent:
-                    other.cancel()
-            for open_trade in self.trades:
-                open_trade.close()
-        # A trade's stop-loss goes to the front so it is matched before anything else.
-        if trade is not None and stop and self.sl_first:
-            self.orders.insert(0, order)
-        elif trade is not None and limit and not self.sl_first:
+            self._flatten()
+        # A bracket leg that wins a tie goes to the front, so it is matched first.
+        self._enqueue(order, front=trade is not None and bool(stop if self.sl_first else limit))
+        return order
+
+    def queue_exit(self, trade: Trade, units: float):
+        """Queue a market order closing ``units`` (signed against the trade) of ``trade``,
+        at the front: exits are matched before anything else."""
+        self._enqueue(Order(self, units, parent_trade=trade, tag=trade.tag), front=True)
+
+    def _enqueue(self, order: Order, front: bool):
+        if front:
             self.orders.insert(0, order)
         else:
             self.orders.append(order)
-        return order
+        order._queued = True
+
+    def _dequeue(self, order: Order):
+        self.orders.remove(order)
+        order._queued = False
+
+    def _flatten(self):
+        """``exclusive_orders``: before an entry, cancel every waiting order but the bracket
+        legs and queue a close for every open trade."""
+        for order in [o for o in self.orders if not o.is_contingent]:
+            order.cancel()
+        for trade in self.trades:
+            trade.close()
 
     def next(self, i: int):
         """Process bar ``i``: match pending orders, then mark equity. Raises OutOfMoney.
@@ -534,7 +553,7 @@ class Broker:
         if equity <= 0:
             self._mark(i)
             for trade in list(self.trades):
-                self._close_trade(trade, self.close[i], i)
+                self._book_exit(trade, self.close[i], i)
             self.cash = 0.0
             self._equity[i:] = 0.0
             self._log, self._marked_to = [], len(self._equity)
@@ -542,183 +561,197 @@ class Broker:
             raise OutOfMoney
         self._log_state(i)
 
-    def _fill_price(self, order: Order, raw: float) -> float:
-        """Move a fill against the trader by ``slippage``."""
-        if self.slippage:
-            return raw * (1 + copysign(self.slippage, order.size))
-        return raw
-
+    # --- matching (docs/broker.md, "Matching the queue") -------------------------------
     def _process_orders(self):
+        """Match the queue against bar ``self.i``, walking it again while a walk has
+        opened a trade whose bracket must be checked on this same bar."""
         i = self.i
-        open_, high, low = self.open[i], self.high[i], self.low[i]
-        reprocess = False
-        for order in list(self.orders):
-            if order not in self.orders:  # removed as the sibling of a filled SL/TP
-                continue
+        bar = self.open[i], self.high[i], self.low[i]
+        again = True
+        while again:
+            again = False
+            for order in list(self.orders):
+                if order._queued:  # else it went as the other leg of a filled bracket
+                    again |= self._match(order, *bar)
 
-            stop = order.stop
-            if stop:
-                touched = high >= stop if order.is_long else low <= stop
-                if not touched:
-                    continue
-                order.stop = None  # a touched stop becomes a market/limit order
+    def _match(self, order: Order, open_, high, low) -> bool:
+        """Fill ``order`` if bar ``self.i`` (``open_``, ``high``, ``low``) triggers it; True
+        when the fill opened a trade whose bracket is to be checked on this bar too."""
+        i = self.i
+        buy = order.size > 0
+        armed = order.stop  # the stop this bar reaches, if the order has one waiting
+        if armed:
+            if not stop_reached(buy, armed, high, low):
+                return False
+            order.stop = None  # spent: a market or limit order from now on
+        limit = order.limit
+        if limit:
+            price = limit_fill_price(buy, limit, armed or NO_PRICE, open_, high, low)
+            if isnan(price):
+                return False
+            bar = i
+        else:
+            on_close = self.trade_on_close and not order.is_contingent
+            start = self.close[i - 1] if on_close else open_
+            price = market_fill_price(buy, start, armed or NO_PRICE)
+            bar = i - 1 if on_close and not armed else i
+        price = moved_against(price, buy, self.slippage)
+        if order.parent_trade is not None:
+            self._fill_exit(order, price, bar, armed)
+            return False
+        return self._fill_entry(order, price, bar, armed)
 
-            if order.limit:
-                limit = order.limit
-                limit_hit = low <= limit if order.is_long else high >= limit
-                # Stop and limit in one bar: assume the limit came first, i.e. before
-                # the stop armed it, so it does not fill on this bar.
-                limit_before_stop = limit_hit and (
-                    limit <= (stop or -np.inf) if order.is_long else limit >= (stop or np.inf)
-                )
-                if not limit_hit or limit_before_stop:
-                    continue
-                price = min(stop or open_, limit) if order.is_long else max(stop or open_, limit)
-            else:
-                on_close = self.trade_on_close and not order.is_contingent
-                price = self.close[i - 1] if on_close else open_
-                if stop:
-                    price = max(price, stop) if order.is_long else min(price, stop)
+    def _fill_exit(self, order: Order, price: float, bar: int, armed):
+        """Close (part of) the order's trade; a bracket leg leaves the queue with the trade."""
+        trade = order.parent_trade
+        if trade.exit_bar is None:  # still open
+            self._take_units(trade, exit_units(order.size, trade.size), price, bar)
+            if order is trade._sl_order:
+                order.stop = armed  # the closed trade's record shows its stop-loss level
+        if not order.is_contingent:
+            self._dequeue(order)
 
-            is_market = not order.limit and not stop
-            bar = i - 1 if is_market and self.trade_on_close and not order.is_contingent else i
-            price = self._fill_price(order, price)
-
-            trade = order.parent_trade
-            if trade is not None:
-                # A close order, stop-loss or take-profit against an existing trade.
-                units = copysign(min(abs(trade.size), abs(order.size)), order.size)
-                if trade in self.trades:
-                    self._reduce_trade(trade, price, units, bar)
-                    if order is trade._sl_order:
-                        order.stop = stop  # keep the SL level on record for the trade list
-                if order is not trade._sl_order and order is not trade._tp_order:
-                    self.orders.remove(order)
-                continue
-
-            entry_price = price * (1 + copysign(self.spread, order.size))
-            per_unit_cost = entry_price + self.commission(order.size, price) / abs(order.size)
-
-            size = order.size
-            margin = None  # margin_available, while no trade has been touched since
-            if -1 < size < 1:
-                margin = self.margin_available
-                budget = margin * self.leverage * abs(size)
-                units = self.round_units(
-                    budget // per_unit_cost if self._whole_units else budget / per_unit_cost
-                )
-                if not units:
-                    self._alert(AlertCode.NoLotAffordable, size, self.equity)
-                    self.orders.remove(order)
-                    continue
-                size = copysign(units, size)
-            elif not self._whole_units:
-                units = self.round_units(abs(size))
-                if not units:
-                    self._alert(AlertCode.BelowOneLot, size, self.equity)
-                    self.orders.remove(order)
-                    continue
-                size = copysign(units, size)
-            need = int(size) if self._whole_units else size
-
-            if not self.hedging:
-                # Net against opposite trades first in, first out, at the unadjusted price.
-                for other in list(self.trades):
-                    if other.is_long == order.is_long:
-                        continue
-                    margin = None
-                    if abs(need) >= abs(other.size):
-                        self._close_trade(other, price, bar)
-                        need += other.size
-                    else:
-                        self._reduce_trade(other, price, need, bar)
-                        need = 0
-                    if not need:
-                        break
-
+    def _fill_entry(self, order: Order, price: float, bar: int, armed) -> bool:
+        """Size the entry, net it against opposite trades, open what is left and queue
+        its bracket; cancel it (with an alert) when the account cannot pay."""
+        size = order.size
+        buy = size > 0
+        entry_price = moved_against(price, buy, self.spread)
+        cost = unit_cost(entry_price, self.commission(size, price), size)
+        units, margin = self._entry_units(order, cost)
+        wanted = units  # what the alert names when the rest after netting cannot be paid
+        if units and not self.hedging:
+            units, netted = self._net_opposite(units, buy, price, bar)
+            if netted:
+                margin = None  # closed trades changed it
+        if units:
             if margin is None:
                 margin = self.margin_available
-            if abs(need) * per_unit_cost > margin * self.leverage:
-                self._alert(AlertCode.NoMargin, size, self.equity)
-                self.orders.remove(order)
-                continue
-
-            if need:
-                self._open_trade(entry_price, need, order.sl, order.tp, bar, order.tag)
+            if abs(units) * cost > margin * self.leverage:
+                self._alert(AlertCode.NoMargin, wanted, self.equity)
+            else:
+                self._book_entry(entry_price, units, order.sl, order.tp, bar, order.tag)
                 if order.sl or order.tp:
-                    if is_market:
-                        reprocess = True  # a market entry's SL/TP may trigger this same bar
-                    elif (
-                        stop
-                        and not order.limit
-                        and order.tp
-                        and (
-                            (order.is_long and order.tp <= high and (order.sl or -np.inf) < low)
-                            or (order.is_short and order.tp >= low and (order.sl or np.inf) > high)
-                        )
-                    ):
-                        reprocess = True
-                    elif (
-                        low <= (order.sl or -np.inf) <= high or low <= (order.tp or -np.inf) <= high
-                    ):
-                        self._alert(AlertCode.AmbiguousBracket)
-            self.orders.remove(order)
+                    return self._new_bracket(order, armed, buy)
+        self._dequeue(order)
+        return False
 
-        if reprocess:
-            self._process_orders()
+    def _entry_units(self, order: Order, cost: float):
+        """The entry's signed units (0 when it cannot have one lot, with an alert) and the
+        margin available, if reading it was needed on the way (else None)."""
+        size = order.size
+        if -1 < size < 1:
+            margin = self.margin_available
+            budget = margin * self.leverage * abs(size)
+            units = self.round_units(units_for_budget(budget, cost, self._whole_units))
+            if not units:
+                self._alert(AlertCode.NoLotAffordable, size, self.equity)
+                return 0, margin
+            return self._signed(units, size), margin
+        if self._whole_units:
+            return int(size), None
+        units = self.round_units(abs(size))
+        if not units:
+            self._alert(AlertCode.BelowOneLot, size, self.equity)
+        return copysign(units, size), None
 
-    # --- trades ------------------------------------------------------------------------
-    def _reduce_trade(self, trade: Trade, price: float, units: float, bar: int):
-        """Close ``units`` (opposite sign to the trade) of ``trade``; all of it if they match."""
-        remaining = trade.size + units
-        if not remaining:
-            self._close_trade(trade, price, bar)
+    def _signed(self, units, size):
+        """``units`` with the sign of ``size``; a Python int with whole units."""
+        signed = copysign(units, size)
+        return int(signed) if self._whole_units else signed
+
+    def _net_opposite(self, units, buy: bool, price: float, bar: int):
+        """Close opposite trades, oldest first, with the entry's signed ``units`` at the
+        fill price (no spread); return the units left and whether any trade changed."""
+        netted = False
+        for trade in list(self.trades):
+            if (trade.size > 0) == buy:
+                continue
+            netted = True
+            if abs(units) < abs(trade.size):
+                self._take_units(trade, units, price, bar)
+                return 0, netted
+            self._book_exit(trade, price, bar)
+            units += trade.size
+            if not units:
+                break
+        return units, netted
+
+    def _new_bracket(self, order: Order, armed, buy: bool) -> bool:
+        """Apply the rule for a new trade's bracket on its entry bar; True to match the
+        queue again on this bar."""
+        i = self.i
+        verdict = bracket_check(
+            buy,
+            not order.limit and not armed,
+            bool(armed) and not order.limit,
+            order.sl or NO_PRICE,
+            order.tp or NO_PRICE,
+            self.high[i],
+            self.low[i],
+        )
+        if verdict == BRACKET_AMBIGUOUS:
+            self._alert(AlertCode.AmbiguousBracket)
+        self._dequeue(order)
+        return verdict == BRACKET_THIS_BAR
+
+    # --- trades (docs/broker.md, "Filling an exit" and "The account") -------------------
+    def _book_entry(self, price: float, units, sl, tp, bar: int, tag) -> Trade:
+        """Open a trade of ``units`` at ``price`` on ``bar``, pay its entry commission and
+        queue its bracket."""
+        trade = Trade(self, units, price, bar, tag)
+        self.trades.append(trade)
+        self._add_to_totals(units, units * price)
+        paid = trade._entry_commission = self.commission(units, price)
+        self.cash -= paid
+        self._attach_bracket(trade, sl, tp)
+        return trade
+
+    def _attach_bracket(self, trade: Trade, sl, tp):
+        """Queue a new trade's legs, the one that wins a tie last: it goes to the front
+        (see ``new_order``), so it ends up matched first."""
+        legs = ((False, tp), (True, sl)) if self.sl_first else ((True, sl), (False, tp))
+        for stop_loss, price in legs:
+            if price:
+                trade._replace_leg(stop_loss, price)
+
+    def _take_units(self, trade: Trade, units, price: float, bar: int):
+        """Close ``units`` (signed against the trade) of ``trade`` at ``price``: the whole
+        trade when they match, else a split-off part of it."""
+        left = trade.size + units
+        if not left:
+            self._book_exit(trade, price, bar)
             return
-        # The running totals need no update here: the units leave ``trade`` and
-        # join ``part`` before ``_close_trade(part)`` takes them out.
+        # The units move from ``trade`` to ``part``, so the running totals stay right
+        # until ``_book_exit(part)`` takes them out.
         part = trade._split(-units)
-        trade.size = remaining if self._whole_units else round(remaining, 12)
-        if trade._sl_order:
-            trade._sl_order.size = -trade.size
-        if trade._tp_order:
-            trade._tp_order.size = -trade.size
+        trade.size = left if self._whole_units else round(left, 12)
+        for leg in (trade._sl_order, trade._tp_order):
+            if leg:
+                leg.size = -trade.size  # the bracket covers what is left
         self.trades.append(part)
-        self._close_trade(part, price, bar)
+        self._book_exit(part, price, bar)
 
-    def _close_trade(self, trade: Trade, price: float, bar: int):
+    def _book_exit(self, trade: Trade, price: float, bar: int):
+        """Close the whole of ``trade`` at ``price`` on ``bar``: its bracket leaves the
+        queue, cash takes its P&L less the exit commission."""
         self.trades.remove(trade)
-        self.position_size -= trade.size
-        self._position_cost -= trade.size * trade.entry_price
+        self._add_to_totals(-trade.size, -trade.size * trade.entry_price)
+        for leg in (trade._sl_order, trade._tp_order):
+            if leg:
+                self._dequeue(leg)
+        trade.exit_price, trade.exit_bar = price, bar
+        self.closed_trades.append(trade)
+        fee = self.commission(trade.size, price)
+        self.cash += trade.size * (price - trade.entry_price) - fee
+        # The record keeps the entry commission its own units paid, so closed-trade P&L
+        # sums to the change in equity (backtesting.py re-prices it on the closed size,
+        # which counts a fixed fee twice on partial closes).
+        trade._commissions = fee + trade._entry_commission
+
+    def _add_to_totals(self, units, cost: float):
+        """Move the running totals (net units, Σ size × entry price) by a trade's share."""
+        self.position_size += units
+        self._position_cost += cost
         if not self.trades:  # drop float dust so a flat book is exactly flat
             self.position_size, self._position_cost = 0, 0.0
-        if trade._sl_order:
-            self.orders.remove(trade._sl_order)
-        if trade._tp_order:
-            self.orders.remove(trade._tp_order)
-        trade.exit_price = price
-        trade.exit_bar = bar
-        self.closed_trades.append(trade)
-        exit_commission = self.commission(trade.size, price)
-        self.cash += trade.size * (price - trade.entry_price) - exit_commission
-        # The trade's record carries the entry commission actually paid for its units, so
-        # closed-trade P&L sums to the change in equity. (backtesting.py re-prices the entry
-        # commission on the closed size, which double-counts a fixed fee on partial closes.)
-        trade._commissions = exit_commission + trade._entry_commission
-
-    def _open_trade(self, price, size, sl, tp, bar, tag):
-        trade = Trade(self, size, price, bar, tag)
-        self.trades.append(trade)
-        self.position_size += size
-        self._position_cost += size * price
-        trade._entry_commission = self.commission(size, price)
-        self.cash -= trade._entry_commission
-        if self.sl_first:
-            if tp:
-                trade.tp = tp
-            if sl:
-                trade.sl = sl
-        else:
-            if sl:
-                trade.sl = sl
-            if tp:
-                trade.tp = tp

@@ -113,26 +113,23 @@ class SeriesArray(np.ndarray):
             out.__dict__.update(self._metadata())
         return out
 
+    # Pickling: the plain values, the class and the metadata, put back together by
+    # ``_unpickle_series_array`` (an ndarray's own state has no room for the metadata).
     def __reduce__(self):
-        state = super().__reduce__()
-        return state[:2] + (state[2] + (dict(self._metadata()),),)
+        return _unpickle_series_array, (type(self), np.asarray(self), dict(self._metadata()))
 
-    def __setstate__(self, state):
-        self.__dict__.update(state[-1])
-        super().__setstate__(state[:-1])
+    # ``if self.sma:`` and ``float(self.sma)`` ask about the value at the current bar,
+    # the last one (as in backtesting.py). An empty or 0-d array answers as numpy does.
+    def _at_current_bar(self):
+        return self[-1] if self.ndim and len(self) else None
 
     def __bool__(self):
-        # ``if self.sma:`` asks about the latest value, as in backtesting.py.
-        try:
-            return bool(self[-1])
-        except IndexError:
-            return super().__bool__()
+        latest = self._at_current_bar()
+        return np.ndarray.__bool__(self) if latest is None else bool(latest)
 
     def __float__(self):
-        try:
-            return float(self[-1])
-        except IndexError:
-            return super().__float__()
+        latest = self._at_current_bar()
+        return np.ndarray.__float__(self) if latest is None else float(latest)
 
     def _index_for(self, length: int):
         index = self._index
@@ -148,6 +145,13 @@ class SeriesArray(np.ndarray):
         values = np.atleast_2d(np.asarray(self))
         index = self._index_for(values.shape[1])
         return pd.DataFrame(values.T, index=index, columns=[self.name] * len(values))
+
+
+def _unpickle_series_array(cls, values: np.ndarray, metadata: dict) -> SeriesArray:
+    """Rebuild a pickled ``SeriesArray`` (or subclass) from its values and metadata."""
+    restored = values.view(cls)
+    restored.__dict__.update(metadata)
+    return restored
 
 
 class Indicator(SeriesArray):
