@@ -30,6 +30,7 @@ import copy
 import sys
 from difflib import get_close_matches
 from numbers import Number
+from operator import attrgetter
 
 import numpy as np
 import pandas as pd
@@ -277,6 +278,16 @@ def _short_name(value) -> str:
     return name if len(name) <= 10 else name[:9] + "…"
 
 
+def _broker_view(name: str, doc: str, *, as_tuple: bool = False) -> property:
+    """A read-only ``Strategy`` property showing the broker's attribute ``name``: the
+    account lives in the broker, the strategy only looks at it (lists as tuples, so
+    user code cannot edit the broker's own)."""
+    read = attrgetter(f"_broker.{name}")
+    if as_tuple:
+        return property(lambda self: tuple(read(self)), doc=doc)
+    return property(read, doc=doc)
+
+
 class Strategy:
     """Base class of class-API strategies. Override ``init()`` and ``next()``.
 
@@ -409,34 +420,15 @@ class Strategy:
         ``exclusive_orders`` is on or the two net out exactly."""
         return self._broker.new_order(-_check_size(size), limit, stop, sl, tp, tag)
 
-    # --- account -------------------------------------------------------------------------
-    @property
-    def equity(self) -> float:
-        """Cash plus the market value of open trades' P&L, in account currency."""
-        return self._broker.equity
-
-    @property
-    def data(self) -> Data:
-        return self._data
-
-    @property
-    def position(self):
-        return self._broker.position
-
-    @property
-    def orders(self) -> tuple:
-        """Orders waiting to be filled."""
-        return tuple(self._broker.orders)
-
-    @property
-    def trades(self) -> tuple:
-        """Open trades."""
-        return tuple(self._broker.trades)
-
-    @property
-    def closed_trades(self) -> tuple:
-        """Closed trades, in the order they closed."""
-        return tuple(self._broker.closed_trades)
+    # --- account: read through to the broker ---------------------------------------------
+    equity = _broker_view("equity", "Cash plus the market value of open trades' P&L, in money.")
+    position = _broker_view("position", "The net position over the open trades.")
+    orders = _broker_view("orders", "Orders waiting to be filled (a tuple).", as_tuple=True)
+    trades = _broker_view("trades", "Open trades (a tuple).", as_tuple=True)
+    closed_trades = _broker_view(
+        "closed_trades", "Closed trades, in the order they closed (a tuple).", as_tuple=True
+    )
+    data = property(attrgetter("_data"), doc="The bars so far (``Data``).")
 
 
 def _check_size(size) -> float:
