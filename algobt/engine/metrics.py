@@ -13,13 +13,20 @@ API. The report's names are importable from here too, as they always were.
 
 from __future__ import annotations
 
+import datetime
 import functools
+import threading
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from algobt.engine.metrics_nb import drawdown_episodes_nb, exposed_bars_nb
+from algobt.engine.metrics_nb import (
+    day_ends_nb,
+    drawdown_episodes_nb,
+    equity_curve_nb,
+    exposed_bars_nb,
+)
 from algobt.engine.report import (
     backtest_result,
     daily_stats,
@@ -142,12 +149,21 @@ def _timedelta_mean(ticks: np.ndarray, unit: str, rows: int, at: np.ndarray | No
     over the whole column, NaT as 0, and truncates the mean to a tick."""
     if ticks.size == 0:
         return pd.NaT
-    if at is not None:
-        full = np.zeros(rows, dtype=np.int64)
-        full[at] = ticks
-        ticks = full
-    mean = ticks.sum(dtype=np.float64) / np.float64(at.size if at is not None else rows)
+    count = np.float64(at.size if at is not None else rows)
+    if np.abs(ticks).sum(dtype=np.float64) < _EXACT_INTEGERS:
+        # Every partial sum is an integer below 2**53, so exact in float64 in any
+        # order: the column's float sum is the integer sum, without the column.
+        mean = np.float64(int(ticks.sum())) / count
+    else:
+        if at is not None:
+            full = np.zeros(rows, dtype=np.int64)
+            full[at] = ticks
+            ticks = full
+        mean = ticks.sum(dtype=np.float64) / count
     return pd.Timedelta(np.int64(mean).astype(f"m8[{unit}]"))
+
+
+_EXACT_INTEGERS = np.float64(2**53)
 
 
 # --------------------------------------------------------------------------- stats
@@ -243,9 +259,11 @@ def _drawdowns(drawdown: np.ndarray, index: pd.Index) -> tuple[Any, Any, Any, An
     n = len(index)
     if start.size == 0:
         flat = np.where(drawdown == 0, np.nan, drawdown)
-        return flat, _mean(flat), _max(flat), _mean(flat)
+        mean = _mean(flat)
+        return flat, mean, _max(flat), mean
     depth = np.full(n, np.nan)
     depth[end] = peak
+    depth_mean = _mean(depth)
     if isinstance(index, pd.DatetimeIndex) and not index.hasnans:
         # Stamp differences in the index's own ticks: what ``index[end] - index[start]``
         # gives, without a TimedeltaIndex.
@@ -254,16 +272,16 @@ def _drawdowns(drawdown: np.ndarray, index: pd.Index) -> tuple[Any, Any, Any, An
         duration = np.full(n, np.timedelta64("NaT"), dtype=f"m8[{unit}]")
         duration[end] = ticks.view(f"m8[{unit}]")
         longest, average = _timedelta_max(ticks, unit), _timedelta_mean(ticks, unit, n, end)
-        return duration, _mean(depth), longest, average
+        return duration, depth_mean, longest, average
     lengths = index.take(end) - index.take(start)
     if isinstance(lengths, pd.TimedeltaIndex):
         duration = np.full(n, np.timedelta64("NaT"), dtype=lengths.dtype)
         duration[end] = lengths.to_numpy()
         column = pd.Series(duration)
-        return duration, _mean(depth), column.max(), column.mean()
+        return duration, depth_mean, column.max(), column.mean()
     duration = np.full(n, np.nan)
     duration[end] = np.asarray(lengths)
-    return duration, _mean(depth), _max(duration), _mean(duration)
+    return duration, depth_mean, _max(duration), _mean(duration)
 
 
 def _trade_durations(durations: pd.Series) -> tuple[Any, Any]:
@@ -285,12 +303,17 @@ def _floats(column: pd.Series) -> np.ndarray:
     return column.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _day_returns(equity: np.ndarray, index: pd.DatetimeIndex, rule: str, day_ends: Any) -> Any:
+def _day_returns(
+    equity: np.ndarray, index: pd.DatetimeIndex, rule: str, day_ends: Any, has_nan: Any = None
+) -> Any:
     """Returns (fractions) of the equity at the last bar of each calendar day (``rule``
     "D"; of each week, month or year for coarser rules), days without bars skipped:
     ``equity.resample(rule).last().dropna().pct_change().dropna()``. ``day_ends``:
-    the last bar of each day (see ``_day_runs``), for the daily rule."""
-    if rule != "D" or day_ends is None or np.isnan(equity).any():
+    the last bar of each day (see ``_day_runs``), for the daily rule; ``has_nan``:
+    whether the equity holds a NaN (None: look)."""
+    if has_nan is None:
+        has_nan = bool(np.isnan(equity).any())
+    if rule != "D" or day_ends is None or has_nan:
         closes = pd.Series(equity, index=index).resample(rule).last().dropna()
         return closes.pct_change().dropna().to_numpy(dtype=float)
     closes = equity[day_ends]
@@ -306,10 +329,13 @@ def _day_runs(index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray] | tuple[
     per_day = _TICKS_PER_DAY.get(index.unit)
     if per_day is None or index.hasnans or not index.is_monotonic_increasing:
         return None, None
-    local = index.tz_localize(None) if index.tz is not None else index
-    days = local.asi8 // per_day
-    ends = np.append(np.flatnonzero(np.diff(days)), days.size - 1)
-    return ends, days[ends]
+    local = index if index.tz is None or _is_utc(index.tz) else index.tz_localize(None)
+    return day_ends_nb(local.asi8, per_day)
+
+
+def _is_utc(tz: Any) -> bool:
+    """Whether ``tz`` is UTC itself (its wall clock is the stamps' own ticks)."""
+    return tz is datetime.UTC or str(tz) == "UTC" or getattr(tz, "key", None) == "UTC"
 
 
 def _weekend_share(index: pd.DatetimeIndex, ends: Any, days: Any) -> Any:
@@ -337,6 +363,40 @@ def _exposure_pct(entry_bar: np.ndarray, exit_bar: np.ndarray, n_bars: int) -> f
     np.add.at(steps, entry_bar, 1)
     np.add.at(steps, np.minimum(exit_bar + 1, n_bars), -1)
     return (np.cumsum(steps[:-1]) > 0).mean() * 100
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch_block(rows: int, columns: int) -> np.ndarray:
+    """A (rows, columns) float64 block of this thread's scratch memory, reused from
+    one run to the next: mapping a fresh bar-sized block costs more than the
+    arithmetic done in it. Its contents are the caller's until the next call."""
+    size = rows * columns
+    buffer = getattr(_SCRATCH, "buffer", None)
+    if buffer is None or buffer.size < size:
+        buffer = _SCRATCH.buffer = np.empty(size)
+    return buffer[:size].reshape(rows, columns)
+
+
+def _beta(moves: np.ndarray) -> Any:
+    """The equity's beta to the market from a (2, n - 1) block of bar-over-bar ratios
+    (equity, close), overwritten: ``cov(log equity returns, log market returns)``'s
+    off-diagonal over the market's variance, NaN for fewer than two returns.
+
+    The steps are ``np.cov``'s own (row means by ``np.average``, centring in place,
+    the product of the block with its transpose, ``1 / (n - 1)``), run on the block
+    as it is rather than on a stacked copy of two arrays, so the figure has the same
+    bits as ``np.cov(x, y)``'s.
+    """
+    if moves.shape[1] <= 1:
+        return np.nan
+    np.log(moves, out=moves)
+    avg = np.average(moves, axis=1)
+    moves -= avg[:, None]
+    cov = np.dot(moves, moves.T.conj())
+    cov *= np.true_divide(1, moves.shape[1] - 1)
+    return _ratio(cov[0, 1], cov[1, 1])
 
 
 def compute_stats(
@@ -414,18 +474,21 @@ def _stats(
 ) -> dict[str, Any]:
     """The arithmetic of :func:`compute_stats` on validated inputs (all but ``_strategy``)."""
     index = ohlc.index
-    drawdown = 1 - equity / np.maximum.accumulate(equity)
+    close = ohlc["Close"].to_numpy(dtype=float)
+    # One pass gives the equity curve's block, the drawdowns and the bar-over-bar
+    # ratios the beta needs (their logs taken in place by numpy, as before).
+    n = len(index)
+    curve, moves = np.empty((2, n)), _scratch_block(2, n - 1)
+    max_dd, has_nan = equity_curve_nb(equity, np.ascontiguousarray(close), curve, moves)
+    drawdown = curve[1]
     dd_duration, dd_depth_mean, dd_duration_max, dd_duration_mean = _drawdowns(drawdown, index)
-    equity_curve = pd.DataFrame(
-        {"Equity": equity, "DrawdownPct": drawdown, "DrawdownDuration": dd_duration},
-        index=index,
-    )
+    equity_curve = pd.DataFrame(curve.T, index=index, columns=["Equity", "DrawdownPct"], copy=False)
+    equity_curve["DrawdownDuration"] = dd_duration
 
     period = _bar_period(index)
     pnl = _floats(trades["PnL"])
     returns = _floats(trades["ReturnPct"])
     n_trades = len(trades)
-    close = ohlc["Close"].to_numpy(dtype=float)
     commissions = _sum(_floats(trades["Commission"]))
 
     s: dict[str, Any] = {}
@@ -453,7 +516,7 @@ def _stats(
         weekend_share = _weekend_share(index, day_ends, days)
         default = (365 if weekend_share > _WEEKEND_SHARE_FOR_365 else 252, "D")
         periods_per_year, rule = _COARSE_BARS.get(spacing_days, default)
-        day_returns = _day_returns(equity, index, rule, day_ends)
+        day_returns = _day_returns(equity, index, rule, day_ends, has_nan)
         gmean = _geometric_mean(day_returns)
     else:
         periods_per_year, day_returns, gmean = np.nan, np.empty(0), 0
@@ -477,15 +540,10 @@ def _stats(
     s["Sortino Ratio"] = _ratio(
         annual_return - risk_free_rate, downside_dev * np.sqrt(periods_per_year)
     )
-    max_dd = np.nan_to_num(drawdown.max())  # a fraction, >= 0
+    max_dd = np.nan_to_num(max_dd)  # a fraction, >= 0
     s["Calmar Ratio"] = _ratio(annual_return, max_dd or np.nan)
 
-    equity_log_returns = np.log(equity[1:] / equity[:-1])
-    market_log_returns = np.log(close[1:] / close[:-1])
-    beta = np.nan
-    if len(equity_log_returns) > 1:
-        cov = np.cov(equity_log_returns, market_log_returns)
-        beta = _ratio(cov[0, 1], cov[1, 1])
+    beta = _beta(moves)
     rf_pct = risk_free_rate * 100
     s["Alpha [%]"] = s["Return [%]"] - rf_pct - beta * (s["Buy & Hold Return [%]"] - rf_pct)
     s["Beta"] = beta

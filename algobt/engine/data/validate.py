@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from algobt.engine.data.frame import COLUMNS, PRICE_COLUMNS, stamp_text
+from algobt.engine.data.validate_nb import LOW_ABOVE_HIGH, NOT_FINITE, first_unsimulatable_nb
 from algobt.errors import DataError
 
 _NO_REPAIR = "algobt never repairs data silently"
@@ -84,23 +85,24 @@ def _check_simulatable(data) -> None:
             field="data",
         )
     try:
-        values = data[list(PRICE_COLUMNS)].to_numpy(dtype=float)
+        columns = [
+            np.ascontiguousarray(data[c].to_numpy(dtype=float), dtype=np.float64)
+            for c in PRICE_COLUMNS
+        ]
     except (TypeError, ValueError):
         raise DataError("price columns must be numeric", field="data") from None
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
+    kind, row, col = first_unsimulatable_nb(*columns)
+    if kind == NOT_FINITE:
         raise DataError(
-            f"{PRICE_COLUMNS[col]} is {values[row, col]} at row {row} ({data.index[row]}); "
+            f"{PRICE_COLUMNS[col]} is {columns[col][row]} at row {row} ({data.index[row]}); "
             "drop or fill such rows (df.dropna(), df.ffill()) before backtesting",
             field="data",
         )
-    low_gt_high = values[:, 2] > values[:, 1]
-    if low_gt_high.any():
-        row = int(np.argmax(low_gt_high))
+    if kind == LOW_ABOVE_HIGH:
+        high, low = columns[1][row], columns[2][row]
         raise DataError(
-            f"High < Low at row {row} ({data.index[row]}): High={values[row, 1]}, "
-            f"Low={values[row, 2]}; fix or drop that row",
+            f"High < Low at row {row} ({data.index[row]}): High={high}, "
+            f"Low={low}; fix or drop that row",
             field="data",
         )
     if len(data) > 1 and not data.index.is_monotonic_increasing:
