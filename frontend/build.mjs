@@ -1,4 +1,8 @@
-// Build the page into the Python package: `npm run build`.
+// Build the page and the notebook widgets into the Python package: `npm run build`.
+//
+// Widgets: algobt/widgets/static/<widget>.js, one self-contained ES module per widget
+// (anywidget's `_esm` cannot import sibling files), widgets.css, the same LICENSE and NOTICE
+// and a build-info.json with the same source hash.
 //
 // Writes algobt/server/static/: app-<hash>.js and app-<hash>.css (minified, content-hashed
 // names so the server may cache them for ever), index.html naming them, lightweight-charts'
@@ -12,6 +16,9 @@ import * as esbuild from 'esbuild';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', 'algobt', 'server', 'static');
+const widgetsOut = join(here, '..', 'algobt', 'widgets', 'static');
+/** The notebook widgets' entry points (frontend/widgets/<name>.js), one bundle each. */
+export const WIDGETS = ['live_chart', 'result', 'compare', 'heatmap'];
 
 /** Files whose content decides the bundle, in a fixed order (mirrored by the Python test). */
 export function sourceFiles() {
@@ -22,7 +29,7 @@ export function sourceFiles() {
         return statSync(path).isDirectory() ? walk(path) : [path];
       });
   const rel = (p) => relative(here, p).split('\\').join('/');
-  const files = [...walk(join(here, 'src')), ...walk(join(here, 'vendor')), join(here, 'package-lock.json'), join(here, 'build.mjs'), join(here, 'index.html')];
+  const files = [...walk(join(here, 'src')), ...walk(join(here, 'vendor')), ...walk(join(here, 'widgets')), join(here, 'package-lock.json'), join(here, 'build.mjs'), join(here, 'index.html')];
   return files.map(rel).sort();
 }
 
@@ -68,6 +75,37 @@ async function build() {
   const info = { source_hash: sourceHash(), files: sourceFiles(), js, css, 'lightweight-charts': lwcVersion };
   writeFileSync(join(out, 'build-info.json'), JSON.stringify(info, null, 2) + '\n');
   console.log(`built ${js}, ${css} (source hash ${info.source_hash.slice(0, 12)})`);
+  await buildWidgets(info);
+}
+
+async function buildWidgets(pageInfo) {
+  rmSync(widgetsOut, { recursive: true, force: true });
+  mkdirSync(widgetsOut, { recursive: true });
+  await esbuild.build({
+    entryPoints: Object.fromEntries([
+      ...WIDGETS.map((name) => [name, join(here, 'widgets', `${name}.js`)]),
+      ['widgets', join(here, 'widgets', 'widgets.css')],
+    ]),
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    target: ['es2020'],
+    outdir: widgetsOut,
+    legalComments: 'eof',
+    logLevel: 'info',
+  });
+  for (const name of ['LICENSE', 'NOTICE']) {
+    copyFileSync(join(out, `lightweight-charts.${name}`), join(widgetsOut, `lightweight-charts.${name}`));
+  }
+  const info = {
+    source_hash: pageInfo.source_hash,
+    files: pageInfo.files,
+    widgets: WIDGETS.map((name) => `${name}.js`),
+    css: 'widgets.css',
+    'lightweight-charts': pageInfo['lightweight-charts'],
+  };
+  writeFileSync(join(widgetsOut, 'build-info.json'), JSON.stringify(info, null, 2) + '\n');
+  console.log(`built widgets ${info.widgets.join(', ')}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -80,3 +80,17 @@ class Result(pd.Series):
             commission=commission if isinstance(commission, int | float) else None,
         )
         return into(result) if into is not dict else result
+
+    def plot(self):
+        """The result widget in a notebook: summary cards, equity with drawdown, daily
+        performance, symbol distribution and trades (``algobt.widgets.ResultWidget``;
+        needs the ``notebook`` extra)."""
+        from algobt.widgets import ResultWidget
+
+        return ResultWidget(self)
+
+    def _repr_html_(self) -> str:
+        """A notebook shows a Result as its key stats and an equity sparkline."""
+        from algobt.widgets.html import result_html
+
+        return result_html(self.to_dict())

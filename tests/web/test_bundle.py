@@ -1,4 +1,5 @@
-"""The committed page bundle matches its sources, and the server serves it (no browser needed)."""
+"""The committed page and widget bundles match their sources, and the server serves the page
+(no browser needed)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 FRONTEND = ROOT / "frontend"
 STATIC = ROOT / "algobt" / "server" / "static"
+WIDGETS = ROOT / "algobt" / "widgets" / "static"
 
 
 def source_files() -> list[str]:
-    """The same list as frontend/build.mjs sourceFiles(): src/**, vendor/**, lock, build, html."""
+    """The same list as frontend/build.mjs sourceFiles(): src/**, vendor/**, widgets/**, lock,
+    build, html."""
     files = [
-        p for folder in ("src", "vendor") for p in (FRONTEND / folder).rglob("*") if p.is_file()
+        p
+        for folder in ("src", "vendor", "widgets")
+        for p in (FRONTEND / folder).rglob("*")
+        if p.is_file()
     ]
     files += [FRONTEND / "package-lock.json", FRONTEND / "build.mjs", FRONTEND / "index.html"]
     return sorted(p.relative_to(FRONTEND).as_posix() for p in files)
@@ -46,6 +52,29 @@ def test_committed_bundle_is_built_from_the_current_sources():
         assert (STATIC / name).is_file(), name
     # exactly one bundle: stale hashed files are not left behind
     assert sorted(p.name for p in STATIC.glob("app-*")) == sorted([info["js"], info["css"]])
+
+
+def test_committed_widget_bundles_are_built_from_the_current_sources():
+    info = json.loads((WIDGETS / "build-info.json").read_text("utf-8"))
+    assert info["files"] == source_files(), "frontend/ gained or lost files: run npm run build"
+    assert info["source_hash"] == source_hash(), (
+        "algobt/widgets/static/ is older than frontend/: run `npm install && npm run build` "
+        "in frontend/ and commit the result"
+    )
+    assert info["widgets"] == ["live_chart.js", "result.js", "compare.js", "heatmap.js"]
+    built = sorted(p.name for p in WIDGETS.iterdir())
+    assert built == sorted(
+        [*info["widgets"], "widgets.css", "build-info.json"]
+        + ["lightweight-charts.LICENSE", "lightweight-charts.NOTICE"]
+    )
+    for name in info["widgets"]:
+        text = (WIDGETS / name).read_text("utf-8")
+        # self-contained ES modules: anywidget's _esm cannot import a sibling or a CDN file
+        assert not re.search(r"""(^|[;\s])import\s*[^(]*?from\s*["']""", text), name
+        assert not re.search(r"""import\s*\(\s*["']https?:""", text), name
+        assert "export{" in text.replace(" ", "") and "render" in text, name
+    assert "Apache License" in (WIDGETS / "lightweight-charts.LICENSE").read_text("utf-8")
+    assert "TradingView" in (WIDGETS / "lightweight-charts.NOTICE").read_text("utf-8")
 
 
 def test_chart_library_licence_and_notice_sit_beside_the_bundle():
