@@ -17,7 +17,7 @@ from algobt.engine.fast import from_signals
 from algobt.engine.result import Result
 from algobt.engine.strategy import Strategy
 from algobt.errors import AlgobtError, ConfigError, DataError, StrategyError  # noqa: F401
-from algobt.store import Store
+from algobt.store import Store, diff, rerun
 
 __version__ = "0.1.0"
 
@@ -31,6 +31,8 @@ __all__ = [
     "lib",
     "Result",
     "Store",
+    "rerun",
+    "diff",
     "errors",
     "__version__",
 ]

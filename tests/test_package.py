@@ -48,6 +48,8 @@ def test_all_is_short_and_explicit():
             "lib",
             "Result",
             "Store",
+            "rerun",
+            "diff",
             "errors",
             "__version__",
         ]

@@ -26,6 +26,7 @@ from numbers import Number
 import numpy as np
 import pandas as pd
 
+from algobt.engine import provenance
 from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
 from algobt.engine.data.frame import PRICE_COLUMNS
@@ -116,6 +117,7 @@ class Backtest:
         )
         self._finalize_trades = bool(finalize_trades)
         self.symbol = symbol or self._data.attrs.get("symbol") or "DATA"
+        self._origin: tuple | None = None  # the strategy's and data's fingerprints
         self._columns: dict | None = None  # the data as arrays, built on the first run
         self._arrays: dict | None = None
         # Plain values (a flag, a target, a dict), so a Backtest pickles and runs elsewhere.
@@ -240,10 +242,27 @@ class Backtest:
             open_trades=len(broker.trades),
             alerts=Alerts.from_rows(broker.alerts, df.index, lot_size=broker.lot_size),
             settings={**self._settings, "finalize_trades": self._finalize_trades},
+            provenance=self._provenance(params),
         )
         if self._saves:
             self._record(result, params)
         return result
+
+    def _provenance(self, params: dict) -> dict:
+        """What this run was made of: the class, its parameters, the data, the settings."""
+        if self._origin is None:  # built once: the data and the class cannot change
+            self._origin = (
+                provenance.strategy_entry("class", self._strategy.__name__, cls=self._strategy),
+                {self.symbol: provenance.data_fingerprint(self._data)},
+            )
+        settings = {**self._settings, "finalize_trades": self._finalize_trades}
+        settings["initial_capital"] = settings.pop("cash")
+        record = provenance.make_provenance(
+            strategy=self._origin[0], params=params, frames={}, fill_rules=settings,
+            runner="backtest",
+        )  # fmt: skip
+        record["data"] = self._origin[1]
+        return record
 
     def _record(self, result: Result, params: dict) -> None:
         """Record a finished run in the store (``save=``/``strategy_name=``)."""

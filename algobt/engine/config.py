@@ -73,6 +73,8 @@ class RunConfig:
     hedging: bool = False
     exclusive_orders: bool = False
     finalize_trades: bool = True
+    sl_tp_priority: str = "stop_loss"
+    portfolio: str = "split"
     source: str | None = None
     params: dict = field(default_factory=dict)
     indicators: dict = field(default_factory=dict)
@@ -163,6 +165,8 @@ class RunConfig:
         check.number("margin", low=0, strict=True, high=1)
         for name in ("trade_on_close", "hedging", "exclusive_orders", "finalize_trades"):
             check.boolean(name)
+        check.choice("sl_tp_priority", SL_TP_PRIORITIES)
+        check.choice("portfolio", PORTFOLIOS)
         for name in ("strategy_id", "id"):
             check.integer(name, optional=True, low=1)
         for name in ("params", "indicators"):
@@ -197,6 +201,10 @@ class RunConfig:
     def replace(self, **changes) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
+
+#: The intrabar rules (which level fills first when a bar touches both) and portfolio modes.
+SL_TP_PRIORITIES = ("stop_loss", "take_profit")
+PORTFOLIOS = ("split", "shared")
 
 # Settings of how a replay is streamed, not of the run.
 STREAM_OPTIONS = ("speed", "batch", "batch_size")
@@ -329,6 +337,13 @@ class _Checker:
         if high is not None and value > high:
             raise ConfigError(f"{name}={value} must be <= {high}", field=name)
         self._set(name, value)
+
+    def choice(self, name, options):
+        value = getattr(self.cfg, name)
+        if value not in options:
+            raise ConfigError(
+                f"{name}={value!r}: give one of {', '.join(map(repr, options))}", field=name
+            )
 
     def boolean(self, name):
         value = getattr(self.cfg, name)

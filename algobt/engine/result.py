@@ -27,6 +27,7 @@ class Result(pd.Series):
         "open_trades",
         "alerts",
         "settings",
+        "provenance",
     ]
 
     def __init__(
@@ -38,6 +39,7 @@ class Result(pd.Series):
         open_trades=0,
         alerts=None,
         settings=None,
+        provenance=None,
         **kwargs,
     ):
         super().__init__(data, *args, **kwargs)
@@ -46,6 +48,8 @@ class Result(pd.Series):
         self.open_trades = open_trades
         self.alerts = as_alerts(alerts)
         self.settings = dict(settings or {})
+        #: What the run was made of (``algobt.engine.provenance``), when the runner knows.
+        self.provenance = dict(provenance or {})
 
     @property
     def _constructor(self):
@@ -79,6 +83,8 @@ class Result(pd.Series):
             initial_capital=self.settings.get("cash"),
             commission=commission if isinstance(commission, int | float) else None,
         )
+        if self.provenance:
+            result["provenance"] = self.provenance
         return into(result) if into is not dict else result
 
     def plot(self):

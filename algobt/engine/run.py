@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from algobt.engine import provenance
 from algobt.engine.alerts import ALERT_MODES, Alerts, alerts_json
 from algobt.engine.backtest import Backtest
 from algobt.engine.config import RunConfig
@@ -88,6 +89,7 @@ class RunOutcome:
     data: dict[str, pd.DataFrame] = field(default_factory=dict)
     strategy_name: str = ""
     kind: str = "python"
+    provenance: dict = field(default_factory=dict)
 
     def to_dict(self, *, alerts: str = "summary") -> dict:
         """The ``BacktestResult`` (docs/api.md) of the (combined) run, with the config echoed.
@@ -99,7 +101,8 @@ class RunOutcome:
 
 
 def _runner(cfg: RunConfig):
-    """(name, kind, run(data, cash, symbol) -> Result) for the config's strategy."""
+    """(name, kind, run(data, cash, symbol) -> Result, strategy provenance) for the
+    config's strategy."""
     settings = dict(
         commission=cfg.commission,
         slippage=cfg.slippage,
@@ -121,14 +124,27 @@ def _runner(cfg: RunConfig):
             parsed = rules.with_parameters(parsed, cfg.params)
         name = cfg.strategy_name or rules.spec_name(parsed)
 
+        if cfg.sl_tp_priority != "stop_loss":
+            raise ConfigError(
+                "a JSON rule spec runs on the fast path, which fills a bar touching both "
+                "stop-loss and take-profit at the stop-loss; leave sl_tp_priority at "
+                "'stop_loss' or write the strategy as a Python class",
+                field="sl_tp_priority",
+            )
+
         def run_spec(data, cash, symbol):
             return rules.run_spec(parsed, data, cash=cash, symbol=symbol, **settings)
 
-        return name, "json", run_spec
+        code = cfg.strategy_code if isinstance(cfg.strategy_code, dict) else str(cfg.strategy_code)
+        return name, "json", run_spec, provenance.strategy_entry("json", name, code)
     else:
         cls = strategy_from_source(str(cfg.strategy_code))
 
     name = cfg.strategy_name or cls.__name__
+    if cfg.strategy is not None:
+        origin = provenance.strategy_entry("class", name, cls=cls)
+    else:
+        origin = provenance.strategy_entry("python", name, str(cfg.strategy_code), cls=cls)
 
     def run_class(data, cash, symbol):
         bt = Backtest(
@@ -138,12 +154,13 @@ def _runner(cfg: RunConfig):
             margin=cfg.margin,
             hedging=cfg.hedging,
             exclusive_orders=cfg.exclusive_orders,
+            sl_tp_priority=cfg.sl_tp_priority,
             symbol=symbol,
             **settings,
         )
         return bt.run(**cfg.params)
 
-    return name, "python", run_class
+    return name, "python", run_class, origin
 
 
 def load_for(cfg: RunConfig, symbol: str) -> pd.DataFrame:
@@ -171,7 +188,7 @@ def run_config(config, data: dict[str, pd.DataFrame] | None = None, *, progress=
     """
     report = progress or (lambda phase, done, total: None)
     cfg = RunConfig.from_dict(config)
-    name, kind, run_one = _runner(cfg)
+    name, kind, run_one, origin = _runner(cfg)
     symbols = cfg.symbol_list
     frames = dict(data or {})
     for loaded, symbol in enumerate(symbols):
@@ -188,7 +205,14 @@ def run_config(config, data: dict[str, pd.DataFrame] | None = None, *, progress=
     for res in per_symbol.values():
         res.strategy_name = name
     result = per_symbol[symbols[0]] if len(symbols) == 1 else combine(per_symbol, frames, name)
-    return RunOutcome(cfg, result, per_symbol, frames, name, kind)
+    record = provenance.make_provenance(
+        strategy=origin,
+        params=cfg.params,
+        frames={s: frames[s] for s in symbols},
+        fill_rules=cfg.to_dict(),
+        runner="run_config",
+    )
+    return RunOutcome(cfg, result, per_symbol, frames, name, kind, record)
 
 
 def combine(
@@ -287,5 +311,6 @@ def result_dict(outcome: RunOutcome, *, alerts: str = "summary") -> dict:
         }
     out["strategy_id"] = cfg.strategy_id
     out["kind"] = outcome.kind
+    out["provenance"] = outcome.provenance
     out["alerts"] = alerts_json(outcome.result.alerts, alerts)
     return out

@@ -192,6 +192,47 @@ SCHEMAS = {
             "id": {"type": "integer"},
             "status": {"type": "string"},
             "config": {"type": "object"},
+            "provenance": {
+                "type": "object",
+                "description": "What the run was made of: algobt_version, runner, strategy "
+                "(kind, name, class_name, hash), params, data per symbol (source, path, "
+                "cache_key, rows, first, last, sha256), fill_rules",
+            },
+        },
+    },
+    "RunDiff": {
+        "type": "object",
+        "required": [
+            "run_a",
+            "run_b",
+            "identical",
+            "settings",
+            "inputs",
+            "metrics",
+            "trades",
+            "equity",
+        ],
+        "properties": {
+            "run_a": {"type": "integer"},
+            "run_b": {"type": "integer"},
+            "identical": {"type": "boolean"},
+            "settings": {
+                "type": "array",
+                "items": {"type": "object", "required": ["key", "a", "b"]},
+            },
+            "inputs": {"type": "array", "items": {"type": "string"}},
+            "metrics": {
+                "type": "array",
+                "items": {"type": "object", "required": ["metric", "a", "b", "delta"]},
+            },
+            "trades": {
+                "type": "object",
+                "required": ["a", "b", "agree", "first_difference"],
+            },
+            "equity": {
+                "type": "object",
+                "required": ["a", "b", "common", "max_abs_difference", "first_difference"],
+            },
         },
     },
     "Config": {
@@ -350,6 +391,14 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         summary="Metrics of several runs side by side",
         ok=(200, {"type": "object"}),
         query=[("ids", {"type": "string", "examples": ["3,7"]})],
+    ),
+    ("get", "/api/backtests/runs/diff/"): dict(
+        summary="What differs between two runs: settings, metrics, trades, equity",
+        ok=(200, _ref("RunDiff")),
+        query=[
+            ("a", {"type": "integer", "minimum": 1, "examples": [3]}),
+            ("b", {"type": "integer", "minimum": 1, "examples": [7]}),
+        ],
     ),
     ("get", "/api/backtests/runs/{id}/"): dict(summary="A run", ok=(200, _ref("Run"))),
     ("get", "/api/backtests/runs/{id}/results/"): dict(

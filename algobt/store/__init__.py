@@ -18,12 +18,17 @@ Modules: ``connection`` (opening, checking and locking the file), ``schema``
 (tables and migrations), ``codec`` (values in and out), one module per
 resource (``strategies``, ``configs``, ``runs``, ``results``), ``shapes`` (result,
 trade and latest rows in and out), ``store``
-(``Store`` itself) and ``notebook`` (``save_run``). See ``docs/store.md``.
+(``Store`` itself), ``notebook`` (``save_run``), ``diff`` (two runs side by side) and
+``rerun`` (a stored run made again). See ``docs/store.md``.
 """
 
 from algobt.store.connection import default_path
 from algobt.store.notebook import default_store, save_run
+from algobt.store.rerun import Rerun, diff, rerun
 from algobt.store.schema import SCHEMA_VERSION
 from algobt.store.store import Store
 
-__all__ = ["Store", "save_run", "default_store", "default_path", "SCHEMA_VERSION"]
+__all__ = [
+    "Store", "save_run", "default_store", "default_path", "SCHEMA_VERSION", "rerun", "diff",
+    "Rerun",
+]  # fmt: skip

@@ -153,9 +153,16 @@ class ResultsMixin:
         )  # fmt: skip
         conn.execute(
             "UPDATE backtest_runs SET status = 'completed', progress = 100, finished_at = ?,"
-            " started_at = coalesce(started_at, ?), data_start = ?, data_end = ?"
-            " WHERE id = ?",
-            (now, now, columns.get("start_date"), columns.get("end_date"), run_id),
+            " started_at = coalesce(started_at, ?), data_start = ?, data_end = ?,"
+            " provenance = ? WHERE id = ?",
+            (
+                now,
+                now,
+                columns.get("start_date"),
+                columns.get("end_date"),
+                prepared.provenance,
+                run_id,
+            ),  # fmt: skip
         )
         if run["strategy_id"] is not None:
             self._replace_latest(conn, run["strategy_id"], run_id, result_id, columns, prepared)
@@ -205,9 +212,17 @@ class ResultsMixin:
         alerts = conn.execute(
             "SELECT * FROM backtest_alerts WHERE run_id = ? ORDER BY id", (row["run_id"],)
         ).fetchall()
-        return result_dict(
+        out = result_dict(
             row, trades=[trade_dict(t) for t in trades], alerts=[alert_dict(a) for a in alerts]
         )
+        # The run's inputs come back with its result, as they were given (docs/store.md).
+        origin = conn.execute(
+            "SELECT provenance FROM backtest_runs WHERE id = ?", (row["run_id"],)
+        ).fetchone()
+        origin = codec.from_json(origin["provenance"], {}) if origin else {}
+        if origin:
+            out["provenance"] = origin
+        return out
 
     def get_result(self, result_id: int) -> dict:
         """One result with everything: metrics, ``trades``, ``daily_stats``,

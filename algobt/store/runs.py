@@ -52,6 +52,7 @@ def run_dict(row: sqlite3.Row) -> dict:
         "data_end": row["data_end"],
         "result_id": row["result_id"],
         "config": codec.from_json(row["config"], {}),
+        "provenance": codec.from_json(row["provenance"], {}),
     }
 
 

@@ -313,7 +313,22 @@ def _v3(conn: sqlite3.Connection) -> None:
     _run(conn, _V3)
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3]
+# --------------------------------------------------------------------------------------
+# Version 4: what each run was made of (its provenance: strategy hash, parameters, data
+# source, cache key, rows and first/last bar with a hash of the bars, fill rules and the
+# algobt version), so ``algobt.rerun`` can make it again or say which input changed.
+# Runs saved before have ``{}``: nothing recorded.
+# --------------------------------------------------------------------------------------
+_V4 = """
+ALTER TABLE backtest_runs ADD COLUMN provenance TEXT NOT NULL DEFAULT '{}'
+"""
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    _run(conn, _V4)
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2, _v3, _v4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -58,7 +58,9 @@ RESULT_ALIASES = {
     "total_return_pct": "total_return",
 }
 # Filled in by the store, or kept in their own tables.
-RESULT_OWN_KEYS = ("id", "run", "run_id", "strategy_id", "created_at", "trades", "alerts")
+RESULT_OWN_KEYS = (
+    "id", "run", "run_id", "strategy_id", "created_at", "trades", "alerts", "provenance",
+)  # fmt: skip
 LIGHT_COLUMNS = ", ".join(
     ("id", "run_id", "strategy_id", *RESULT_TEXT, *RESULT_REAL, *RESULT_INT)
     + ("summary", "symbol_stats", "metrics", "created_at")
@@ -103,6 +105,7 @@ class Prepared:
     trades: list[dict]
     trades_json: str
     alerts: list[dict]
+    provenance: str = "{}"  # the run's inputs (docs/store.md), kept on its run row
 
 
 def _trade_row(trade: Any, i: int, symbol: str | None) -> dict:
@@ -210,11 +213,15 @@ def prepare_result(result: Any, alerts: Any = None) -> Prepared:
         alerts = result.get("alerts") or []
     if not isinstance(alerts, list):
         raise ConfigError("alerts must be a list of alert objects", field="alerts")
+    origin = result.get("provenance") or {}
+    if not isinstance(origin, dict):
+        raise ConfigError("provenance must be an object of the run's inputs", field="provenance")
     return Prepared(
         columns,
         trade_rows,
         codec.to_json(trades, "trades"),
         [_alert_row(a, i) for i, a in enumerate(alerts)],
+        codec.to_json(origin, "provenance"),
     )
 
 

@@ -7,12 +7,13 @@ import os
 from algobt.store import schema
 from algobt.store.configs import ConfigsMixin
 from algobt.store.connection import Database
+from algobt.store.diff import DiffMixin
 from algobt.store.results import ResultsMixin
 from algobt.store.runs import RunsMixin
 from algobt.store.strategies import StrategiesMixin
 
 
-class Store(StrategiesMixin, ConfigsMixin, RunsMixin, ResultsMixin):
+class Store(StrategiesMixin, ConfigsMixin, RunsMixin, ResultsMixin, DiffMixin):
     """The SQLite store: strategies, configs, runs, results, trades, alerts and the
     latest result of each strategy. Plain JSON-ready dicts in and out.
 

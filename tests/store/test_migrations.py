@@ -236,7 +236,7 @@ def test_a_failing_migration_changes_nothing(tmp_path, monkeypatch):
 
 
 def test_migrations_are_numbered_by_position():
-    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 3
+    assert schema.SCHEMA_VERSION == len(schema.MIGRATIONS) == 4
     with Store(":memory:") as store:
         conn = store._db.connection()
         tables = {

@@ -34,7 +34,7 @@ def test_default_path_follows_algobt_home(tmp_path, monkeypatch):
 
 def test_new_file_is_wal_with_foreign_keys_and_latest_version(db_path):
     with Store(db_path) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         assert store.migrated_from == 0
         assert store.integrity_check() == ["ok"]
         conn = store._db.connection()

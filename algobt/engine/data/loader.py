@@ -8,6 +8,7 @@ aggregates to the asked interval and checks the result.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 
@@ -63,7 +64,8 @@ def load(
     Daily and weekly bars are stamped at midnight UTC of their trading date,
     intraday bars at their UTC opening time. Bad data raises ``DataError`` naming
     the row; bad settings raise ``ConfigError`` naming the setting. The frame's
-    ``attrs`` hold ``symbol``, ``source`` and ``interval``.
+    ``attrs`` hold ``symbol``, ``source``, ``interval``, ``cache_key`` (the request
+    that made the bars; Yahoo's cache entry) and ``path`` (the file read, if any).
 
     >>> bars = load("DEMO", period="1y")
     >>> list(bars.columns), str(bars.index.dtype), str(bars.index[-1].date())
@@ -71,17 +73,27 @@ def load(
     """
     interval = _one_interval(interval, timeframe)
     which = _pick_source(symbol, source, path)
+    origin: dict = {}
     if which == "yahoo":
         wanted = parse_interval(interval, default="1d")
         name = yahoo.check_ticker(symbol)
         bars = yahoo.load_yahoo(name, wanted, period, start_date, end_date, cache_dir=cache_dir)
         interval_name = wanted.name
+        origin = {k: bars.attrs[k] for k in ("cache_key", "path") if k in bars.attrs}
     elif which == "demo":
         name = demo.demo_entry(symbol)["symbol"]
-        bars, interval_name = _load_demo(name, interval, period, start_date, end_date)
+        bars, interval_name, origin["path"] = _load_demo(
+            name, interval, period, start_date, end_date
+        )
     else:
         bars, name, interval_name = _load_file(symbol, path, interval, period, start_date, end_date)
-    bars.attrs = {"symbol": name, "source": which, "interval": interval_name}
+        table = symbol if path is None else path
+        if not isinstance(table, pd.DataFrame):
+            origin["path"] = str(Path(table).expanduser().resolve())
+    # The request that made these bars: the run's record names it (docs/store.md).
+    window = "_".join(str(v) for v in (period, start_date, end_date) if v is not None) or "max"
+    origin.setdefault("cache_key", f"{which}/{name}/{interval_name}/{window}")
+    bars.attrs = {"symbol": name, "source": which, "interval": interval_name, **origin}
     return bars
 
 
@@ -97,7 +109,7 @@ def _load_demo(name, interval, period, start_date, end_date) -> tuple[pd.DataFra
         )
     base = demo.read_demo(name, stored)
     bars = cut(base, parse_interval(stored), wanted, period, start_date, end_date, name, whole=True)
-    return bars, wanted.name
+    return bars, wanted.name, str(demo.DEMO_DIR / entry["files"][stored]["file"])
 
 
 def _load_file(symbol, path, interval, period, start_date, end_date):

@@ -249,6 +249,8 @@ def load_yahoo(
         _validated(frame, ticker, yahoo_interval)
     if base.name != interval.name:
         frame = resample_ohlcv(frame, interval)
+    # Where the bars came from, for the run's record (docs/store.md, provenance).
+    frame.attrs = {**frame.attrs, "cache_key": key, "path": str(path)}
     return frame
 
 

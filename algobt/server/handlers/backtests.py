@@ -157,6 +157,21 @@ class CompareRunsHandler(ApiHandler):
         self.send(self.store.compare_runs(ids))
 
 
+class DiffRunsHandler(ApiHandler):
+    """Two runs difference by difference: settings, metrics, trades, equity (docs/api.md)."""
+
+    def get(self):
+        ids = []
+        for name in ("a", "b"):
+            raw = self.get_query_argument(name, "")
+            if not raw.strip().isdigit():
+                raise ConfigError(
+                    f"{name} must be a run id, e.g. /api/backtests/runs/diff/?a=3&b=7", field=name
+                )
+            ids.append(int(raw))
+        self.send(self.store.diff_runs(*ids))
+
+
 P = "/api/backtests"
 default_handlers = [
     (rf"{P}/api/quick_run/", QuickRunHandler),
@@ -172,6 +187,7 @@ default_handlers = [
     (rf"{P}/trades/", TradesHandler),
     (rf"{P}/runs/", RunsHandler),
     (rf"{P}/runs/compare/", CompareRunsHandler),
+    (rf"{P}/runs/diff/", DiffRunsHandler),
     (rf"{P}/runs/{ID}/", RunHandler),
     (rf"{P}/runs/{ID}/results/", RunResultsHandler),
 ]
