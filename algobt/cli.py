@@ -166,7 +166,7 @@ def _demo(args) -> int:
 def _serve(args) -> int:
     import asyncio
 
-    from algobt.server.app import run_forever, serve
+    from algobt.server.app import run_forever, serve, stop_on_signals
 
     async def main():
         server = serve(
@@ -176,15 +176,21 @@ def _serve(args) -> int:
             token=args.token,
             allow_remote=args.allow_remote,
             allow_files=args.allow_files,
+            allow_origins=args.allow_origin,
             quiet=True,
         )
+        # Our own handlers: an inherited ignored SIGINT (``nohup … &``) must still stop us.
+        stop_on_signals(server, asyncio.get_running_loop())
         print(f"algobt server on database {server.store.path}")
         print(f"open {server.url}")
-        print("stop with Ctrl-C", flush=True)
+        for origin in args.allow_origin:
+            print(f"CORS: pages on {origin} may call this API")
+        print("stop with Ctrl-C (SIGINT) or SIGTERM", flush=True)
         try:
             await run_forever(server)
         finally:
             server.stop()
+        print("algobt server stopped", flush=True)
 
     try:
         asyncio.run(main())
@@ -272,6 +278,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--allow-files",
         action="store_true",
         help="let requests name CSV/Parquet files on this machine as symbols",
+    )
+    srv.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="let pages served from ORIGIN (exact, e.g. http://localhost:3000) call the API "
+        "from a browser (CORS); repeatable; default: same origin only",
     )
     srv.set_defaults(func=_serve)
     return parser

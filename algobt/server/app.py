@@ -60,6 +60,7 @@ def make_app(
     port: int | None = None,
     allowed_hosts=(),
     allowed_origins=(),
+    cors_origins=(),
     max_body_bytes: int = MAX_BODY_BYTES,
     worker_limits=None,
     isolate_python: bool = True,
@@ -72,6 +73,8 @@ def make_app(
     token: required on every request. allowed_hosts: extra Host names besides
     loopback. allowed_origins: exact WebSocket origins besides this server's own
     loopback origins (``port`` is needed to know those, and names the login cookie).
+    cors_origins: exact origins a page on another origin may call the API from
+    (CORS; their WebSockets are allowed too); none by default.
     assets_path: the folder ``/static/`` serves (default ``algobt/server/static/``).
     """
     if not token:
@@ -82,7 +85,8 @@ def make_app(
         store, limits=worker_limits, isolate_python=isolate_python, allow_files=allow_files
     )
     hosts = frozenset(auth.LOOPBACK_HOSTS | {h.lower() for h in allowed_hosts})
-    origins = set(allowed_origins)
+    cors = frozenset(_check_origins(cors_origins))
+    origins = set(allowed_origins) | cors
     if port:
         origins |= {f"http://{h}:{port}" for h in ("127.0.0.1", "localhost", "[::1]")}
     routes = route_table()
@@ -95,6 +99,7 @@ def make_app(
         assets_path=str(assets_path or pages.STATIC_DIR),
         allowed_hosts=hosts,
         allowed_origins=frozenset(origins),
+        cors_origins=cors,
         max_body_bytes=max_body_bytes,
         route_list=[(pattern, "/".join(_methods(h))) for pattern, h in routes],
         log_function=auth.log_request,
@@ -105,6 +110,31 @@ def make_app(
         debug=debug,
         compress_response=True,
     )
+
+
+def _check_origins(origins) -> list[str]:
+    """Each origin exactly as a browser sends it: ``scheme://host[:port]``, nothing else."""
+    from urllib.parse import urlsplit
+
+    checked = []
+    for origin in origins:
+        parts = urlsplit(origin) if isinstance(origin, str) else None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.path
+            or parts.query
+            or origin != f"{parts.scheme}://{parts.netloc}"
+        ):
+            raise ConfigError(
+                f"allowed origin {origin!r} is not an origin; write scheme://host:port "
+                "exactly as the browser shows it, e.g. http://localhost:3000 (no path, no "
+                "trailing slash, no *)",
+                field="allow_origin",
+            )
+        checked.append(origin)
+    return checked
 
 
 def _methods(handler: type) -> list[str]:
@@ -171,6 +201,56 @@ class Server:
             self.store.close()
 
 
+MIN_TOKEN_CHARS = 32
+MIN_TOKEN_VARIETY = 12  # distinct characters; token_urlsafe(32) has about 30
+MAKE_TOKEN = 'make a strong one with: python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def weak_token(token: str) -> str | None:
+    """Why ``token`` is too weak for a non-loopback bind, or None when it is strong enough.
+
+    >>> weak_token("T")
+    'it has 1 character (at least 32 are needed)'
+    >>> weak_token("ab" * 20)
+    'it uses only 2 different characters (at least 12 are needed)'
+    >>> weak_token(auth.new_token()) is None
+    True
+    """
+    if len(token) < MIN_TOKEN_CHARS:
+        chars = "character" if len(token) == 1 else "characters"
+        return f"it has {len(token)} {chars} (at least {MIN_TOKEN_CHARS} are needed)"
+    variety = len(set(token))
+    if variety < MIN_TOKEN_VARIETY:
+        return (
+            f"it uses only {variety} different characters (at least {MIN_TOKEN_VARIETY} are needed)"
+        )
+    return None
+
+
+def bind(port: int, host: str) -> list:
+    """The listening sockets on ``host:port``; a port in use is a ``ConfigError`` that says
+    how to pick another."""
+    import errno
+
+    try:
+        return tornado.netutil.bind_sockets(port, address=host)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(
+                f"port {port} on {host} is already in use (another algobt server, or another "
+                "program); pick another with --port N (port=N), or --port 0 (port=0) for any "
+                "free one: the address printed says which",
+                field="port",
+            ) from None
+        if exc.errno == errno.EACCES:
+            raise ConfigError(
+                f"no permission to listen on port {port} (ports below 1024 need root); "
+                "pick another with --port N, or --port 0 for any free one",
+                field="port",
+            ) from None
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}", field="host") from None
+
+
 def _check_bind(host: str, allow_remote: bool, token: str | None) -> None:
     if host in ("127.0.0.1", "localhost", "::1"):
         return
@@ -181,7 +261,15 @@ def _check_bind(host: str, allow_remote: bool, token: str | None) -> None:
             field="host",
         )
     if not token:
-        raise ConfigError("a non-loopback bind needs an explicit token (--token)", field="token")
+        raise ConfigError(
+            f"a non-loopback bind needs an explicit token (--token); {MAKE_TOKEN}", field="token"
+        )
+    weak = weak_token(token)
+    if weak:
+        raise ConfigError(
+            f"refusing to listen on {host!r} with this token: {weak}; {MAKE_TOKEN}",
+            field="token",
+        )
     log.warning(
         "algobt server listening on %s: anyone who can reach it and has the token "
         "can run code on this machine",
@@ -201,6 +289,7 @@ def serve(
     worker_limits=None,
     isolate_python: bool = True,
     allow_files: bool = False,
+    allow_origins=(),
     quiet: bool = False,
 ) -> Server:
     """Start the server without blocking and return it (``server.url``, ``server.stop()``).
@@ -208,22 +297,31 @@ def serve(
     port: 0 picks a free one. db: the SQLite file (default ``~/.algobt/algobt.db``).
     allow_files: let requests name CSV/Parquet files on this machine as symbols
     (off by default: anyone with the token could read such files).
+    allow_origins: exact origins (``http://localhost:3000``) whose pages may call the
+    API and open the stream from a browser (CORS); the default is same-origin only.
     In a running asyncio loop (a Jupyter kernel) the server runs on that loop;
     otherwise on its own loop in a daemon thread.
     """
     from algobt.store import Store
 
     _check_bind(host, allow_remote, token)
+    allow_origins = _check_origins(allow_origins)
     token = token or auth.new_token()
-    owns = store is None
-    store = store or Store(db)
-    sockets = tornado.netutil.bind_sockets(port, address=host)
+    sockets = bind(port, host)
     port = sockets[0].getsockname()[1]
+    owns = store is None
+    try:
+        store = store or Store(db)
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
     app = make_app(
         store,
         token=token,
         port=port,
         allowed_hosts=allowed_hosts,
+        cors_origins=allow_origins,
         worker_limits=worker_limits,
         isolate_python=isolate_python,
         allow_files=allow_files,
@@ -267,3 +365,28 @@ async def run_forever(server: Server) -> None:
     """Keep the calling coroutine alive while the server runs (for the CLI)."""
     while not server._stopped.is_set():
         await asyncio.sleep(0.5)
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+def stop_on_signals(server: Server, loop: asyncio.AbstractEventLoop) -> list[int]:
+    """Stop ``server`` (workers included) on SIGINT or SIGTERM, handled on ``loop``.
+
+    Installed explicitly, because a process started in the background
+    (``nohup algobt serve &``) inherits SIGINT as ignored and Python keeps it so.
+    Returns the signals installed (none where the loop cannot take them, e.g. Windows).
+    """
+    import signal
+
+    installed = []
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        try:
+            loop.add_signal_handler(number, server.stop)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(number)
+    return installed

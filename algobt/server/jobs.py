@@ -127,10 +127,16 @@ class JobRunner:
         self._db_lock = None  # see _claim_database
         self._pool = None  # one pre-started worker process, made on first Python run
         self._pool_lock = threading.Lock()
+        self._closing = threading.Event()  # set by close(): quick runs' workers stop too
 
     def close(self):
+        """Stop everything: queued runs, streams and quick runs are cancelled (their
+        worker processes killed), the pool's idle worker ends."""
+        self._closing.set()
         for live in list(self.live.values()):
             live.cancel.set()
+        for cancel in list(self.streams):
+            cancel.set()
         if self._db_lock is not None:
             self._db_lock.close()
             self._db_lock = None
@@ -197,7 +203,7 @@ class JobRunner:
         config, strategy_id = self.resolve(raw)
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
-            self.executor, lambda: self._run_blocking(config, alerts=alerts)
+            self.executor, lambda: self._run_blocking(config, self._closing, alerts=alerts)
         )
         run = await loop.run_in_executor(
             self.executor,

@@ -94,8 +94,37 @@ class ApiHandler(AuthMixin, tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_cors_headers()
+
+    def set_cors_headers(self) -> None:
+        """CORS for the origins ``--allow-origin`` named (exact matches), none by default:
+        a page served from another origin during development may then call the API with
+        the token in its ``Authorization`` header."""
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.settings.get("cors_origins", ()):
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Vary", "Origin")
+
+    def options(self, *args):
+        """A CORS preflight: allowed origins get the methods and headers they may use,
+        others a 403 that says how to allow one."""
+        origin = self.request.headers.get("Origin")
+        if not origin or origin not in self.settings.get("cors_origins", ()):
+            raise ApiError(
+                403,
+                "forbidden",
+                f"origin {origin!r} is not allowed to call this API from a browser; start the "
+                "server with --allow-origin ORIGIN (exact, e.g. http://localhost:3000)",
+                field="origin",
+            )
+        self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type")
+        self.set_header("Access-Control-Max-Age", "600")
+        self.send(None, status=204)
 
     def prepare(self):
+        if self.request.method == "OPTIONS":
+            return  # a preflight carries no token; ``options`` answers it
         self.check_access()
         length = self.request.headers.get("Content-Length")
         limit = self.settings["max_body_bytes"]
