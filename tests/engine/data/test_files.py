@@ -25,7 +25,14 @@ def test_csv_with_odd_column_cases(tmp_path):
     assert bars["Volume"].tolist() == [1000.0, 1200.0, 900.0]
     assert str(bars.index.dtype) == "datetime64[ns, UTC]"
     assert bars.index[0] == pd.Timestamp("2024-01-02", tz="UTC")
-    assert bars.attrs == {"symbol": "MyCo", "source": "file", "interval": "1d"}
+    assert bars.attrs == {
+        "symbol": "MyCo",
+        "source": "file",
+        "interval": "1d",
+        # where the bars came from, for a stored run's provenance (docs/store.md)
+        "path": str(path),
+        "cache_key": "file/MyCo/1d/max",
+    }
     # a Path object, and path= with a display name, work the same
     pd.testing.assert_frame_equal(load(path), bars)
     assert load("MYCO", path=path).attrs["symbol"] == "MYCO"
