@@ -15,12 +15,20 @@ reports click → first candle drawn, click → summary cards filled, the candle
 drawn and the page's JS heap after the run. Targets (issue #10): first candle
 under 300 ms for the daily run, the 100,000-bar run fully drawn in under 5 s,
 heap under 300 MB. Results: ``benchmarks/results/web.json`` and ``web.md``.
+
+``--before REV`` also runs the page and server of git revision REV (exported to a
+temporary folder) in the same browser, alternating with this checkout, so a change
+is measured side by side under the same machine load:
+
+    PYTHONPATH=$PWD python benchmarks/web.py --before HEAD~1
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,38 +117,66 @@ def run_once(page, *, symbol: str, timeframe: str, start: str, end: str) -> dict
     }
 
 
-def main() -> int:
+SCENARIOS = (
+    (
+        "daily DEMO 2015-2024",
+        dict(symbol="DEMO", timeframe="1d", start="2015-01-01", end="2024-12-31"),
+    ),
+    (f"{BARS:,} 1m bars (file)", None),
+)
+
+
+def export(rev: str, into: Path) -> Path:
+    """The files of git revision ``rev`` in ``into`` (a checkout to serve beside ours)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    return into
+
+
+def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
+    args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    args.add_argument("--before", help="also measure this git revision, side by side")
+    opts = args.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
     data = tmp / "minutes.parquet"
     write_minutes(data)
-    srv = ServeProcess(tmp / "algobt.db", extra=["--allow-files"])
+    versions = {"this": ROOT}
+    if opts.before:
+        versions = {f"before ({opts.before})": export(opts.before, tmp / "before"), **versions}
+    servers = {}
     rows = []
     try:
+        for name, root in versions.items():
+            servers[name] = ServeProcess(
+                tmp / f"{len(servers)}.db", extra=["--allow-files"], root=root
+            )
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            for label, kw in (
-                (
-                    "daily DEMO 2015-2024",
-                    dict(symbol="DEMO", timeframe="1d", start="2015-01-01", end="2024-12-31"),
-                ),  # noqa: E501
-                (
-                    f"{BARS:,} 1m bars (file)",
-                    dict(symbol=str(data), timeframe="1m", start="2024-01-01", end="2024-12-31"),
-                ),  # noqa: E501
-            ):
+            for label, kw in SCENARIOS:
+                kw = kw or dict(
+                    symbol=str(data), timeframe="1m", start="2024-01-01", end="2024-12-31"
+                )
                 for attempt in ("cold", "warm"):
-                    page = browser.new_page(viewport={"width": 1280, "height": 800})
-                    page.goto(srv.url)
-                    page.wait_for_selector("[data-testid=run-button]")
-                    row = {"run": label, "server": attempt, **run_once(page, **kw)}
-                    print(row, flush=True)
-                    rows.append(row)
-                    page.close()
+                    for name, srv in servers.items():
+                        page = browser.new_page(viewport={"width": 1280, "height": 800})
+                        page.goto(srv.url)
+                        page.wait_for_selector("[data-testid=run-button]")
+                        row = {
+                            "run": label,
+                            "server": attempt,
+                            "version": name,
+                            **run_once(page, **kw),
+                        }
+                        print(row, flush=True)
+                        rows.append(row)
+                        page.close()
             browser.close()
     finally:
-        srv.stop()
+        for srv in servers.values():
+            srv.stop()
     out = ROOT / "benchmarks" / "results"
     out.mkdir(parents=True, exist_ok=True)
     meta = {"cpus": os.cpu_count(), "load": os.getloadavg(), "when": time.strftime("%F %T")}
@@ -150,12 +186,13 @@ def main() -> int:
         "",
         f"{meta['when']}, {meta['cpus']} CPUs, load {meta['load'][0]:.1f}; headless Chromium.",
         "",
-        "| run | server | status | click → first candle | click → cards | candles | markers | JS heap |",  # noqa: E501
-        "|---|---|---|---:|---:|---:|---:|---:|",
+        "| run | server | version | status | click → first candle | click → cards | candles | markers | JS heap |",  # noqa: E501
+        "|---|---|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
-            f"| {r['run']} | {r['server']} | {r['status']} | {r['first_candle_ms']:.0f} ms | "
+            f"| {r['run']} | {r['server']} | {r['version']} | {r['status']} | "
+            f"{r['first_candle_ms']:.0f} ms | "
             f"{r['cards_ms']:.0f} ms | {r['candles']:,} | {r['markers']:,} | "
             f"{r['heap_mb']:.0f} MB |"
         )

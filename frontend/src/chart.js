@@ -24,10 +24,17 @@ const LINE_COLORS = ['#2962ff', '#ff9800', '#9c27b0', '#009688', '#795548', '#e9
 // Indicators on their own scale (0–100 or unbounded), drawn in a pane under the price.
 const OSCILLATORS = /^(RSI|MACD|STOCH|ADX|CCI|MFI|WILLR|ROC|MOM|ATR|OBV|CMO|TRIX|PPO|APO|AROON)/i;
 // Up to this many new bars a frame appends them with series.update(); a bigger backlog
-// (a fast stream) reloads the series once with setData(): appending costs grow with the
+// (a fast stream) reloads the series with setData(): appending costs grow with the
 // series' length, so bar-by-bar updates of a 100,000-bar stream would be quadratic.
 const INCREMENTAL = 16;
+// A burst redraws (setData) only after BULK_GAP times the last redraw's cost has passed,
+// at least BULK_MIN_MS: drawing then takes a bounded share of the time however long the
+// series grows, and the bars keep coming in between.
+const BULK_GAP = 4;
+const BULK_MIN_MS = 120;
 const MANY_MARKERS = 150;
+const VOLUME_UP = 'rgba(38,166,154,0.45)';
+const VOLUME_DOWN = 'rgba(239,83,80,0.45)';
 
 /** A stream timestamp ("2024-01-02", "2024-12-02T14:30:00Z") as chart time (UTC seconds). */
 export function toTime(ts) {
@@ -54,11 +61,21 @@ function baseOptions(root, extra = {}) {
   };
 }
 
-/** A run drawn live from its events: call `handle(event)` with each stream message. */
+/** One symbol's bars, indicator points and markers, drawn or not. */
+function book() {
+  return { candles: [], volume: [], lines: new Map(), markers: [], lastTime: null };
+}
+
+/** A run drawn live from its events: call `handle(event)` with each stream message.
+ *
+ * A multi-symbol run keeps every symbol's bars and markers and draws one symbol at a
+ * time (the first, or `showSymbol(name)`); `symbol` in the options keeps only that one.
+ */
 export class LiveChart {
-  constructor(root, { schedule, symbol } = {}) {
+  constructor(root, { schedule, symbol, onSymbols } = {}) {
     this.root = root;
     this.only = symbol || null;
+    this.onSymbols = onSymbols || null;
     this._schedule = schedule || defaultSchedule;
     this.chart = createChart(root, baseOptions(root));
     this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -83,13 +100,13 @@ export class LiveChart {
   reset() {
     for (const line of this.lines?.values() || []) this.chart.removeSeries(line.series);
     this.lines = new Map();
+    this.books = new Map();
     this.symbol = this.only;
     this.queue = [];
-    this.markerList = [];
     this.markersDirty = false;
     this.drawn = 0;
-    this.lastTime = null;
-    this.data = { candles: [], volume: [] };
+    this.shownDrawn = 0;
+    this.markerCount = 0;
     this.candles.setData([]);
     this.volume.setData([]);
     this.markers.setMarkers([]);
@@ -101,12 +118,44 @@ export class LiveChart {
     this._publish();
   }
 
+  /** The symbols of this run, in the order they came (metadata first). */
+  symbols() {
+    return [...this.books.keys()];
+  }
+
+  /** The shown symbol's bars and markers, as the chart draws them (read-only). */
+  get data() {
+    const b = this.books.get(this.symbol) || book();
+    return { candles: b.candles, volume: b.volume };
+  }
+
+  get markerList() {
+    return (this.books.get(this.symbol) || book()).markers;
+  }
+
+  get lastTime() {
+    return (this.books.get(this.symbol) || book()).lastTime;
+  }
+
+  /** Draw `name`'s bars, indicators and markers instead of the symbol shown now. */
+  showSymbol(name) {
+    if (!this.books.has(name) || name === this.symbol) return;
+    this.flush();
+    this.symbol = name;
+    this._stale = true;
+    this.markersDirty = true;
+    this.flush();
+    this.fit();
+  }
+
   /** Feed one stream message (metadata, candle, candles, signal, complete, error, cancelled). */
   handle(event) {
     switch (event.type) {
       case 'metadata':
-        // A multi-symbol run names "A,B": this chart draws the first (or the one asked for).
-        if (!this.symbol && event.symbol) this.symbol = this.only || String(event.symbol).split(',')[0];
+        // A multi-symbol run names "A,B": all are kept, the first (or the asked one) drawn.
+        if (event.symbol) {
+          for (const name of String(event.symbol).split(',')) this._book(name);
+        }
         for (const name of event.indicators || []) this._line(name);
         this._setStatus('streaming');
         break;
@@ -114,7 +163,10 @@ export class LiveChart {
         this._enqueue(event);
         break;
       case 'candles':
-        for (const bar of event.bars) this._enqueue(bar);
+        if (event.bars.length && this._keeps(event.symbol ?? event.bars[0].symbol ?? null)) {
+          this.queue.push(...event.bars);
+          this._request();
+        }
         break;
       case 'signal':
         this._signal(event);
@@ -136,18 +188,37 @@ export class LiveChart {
     }
   }
 
+  /** The book of `name` (made on first sight); null for a symbol this chart does not keep. */
+  _book(name) {
+    // Single-symbol streams name no symbol per bar: theirs is the one shown.
+    const key = name ?? this.symbol ?? '';
+    if (this.only && key && key !== this.only) return null;
+    let b = this.books.get(key);
+    if (!b) {
+      b = book();
+      this.books.set(key, b);
+      if (this.symbol === null) this.symbol = key;
+      this.onSymbols?.(this.symbols());
+    }
+    return b;
+  }
+
+  _keeps(name) {
+    return !(this.only && name && name !== this.only);
+  }
+
   _enqueue(bar) {
-    if (this.symbol === null) this.symbol = bar.symbol ?? null;
-    if (bar.symbol && this.symbol && bar.symbol !== this.symbol) return; // one symbol per chart
+    if (!this._keeps(bar.symbol)) return;
     this.queue.push(bar);
     this._request();
   }
 
   _signal(sig) {
-    if (sig.symbol && this.symbol && sig.symbol !== this.symbol) return;
+    const b = this._book(sig.symbol ?? (this.symbol || null));
+    if (!b) return;
     const long = sig.side === 'BUY';
     const entry = sig.action === 'ENTRY';
-    this.markerList.push(
+    b.markers.push(
       entry
         ? {
             time: toTime(sig.timestamp),
@@ -164,7 +235,8 @@ export class LiveChart {
             text: 'Exit',
           },
     );
-    this.markersDirty = true;
+    this.markerCount += 1;
+    if (b === this.books.get(this.symbol)) this.markersDirty = true;
     this._request();
   }
 
@@ -178,7 +250,7 @@ export class LiveChart {
         { color, lineWidth: 1.5, title: name, priceLineVisible: false, lastValueVisible: false },
         pane,
       );
-      line = { series, data: [] };
+      line = { series };
       this.lines.set(name, line);
       if (pane === 1) this.chart.panes()[1]?.setHeight(Math.round(this.root.clientHeight * 0.25) || 80);
     }
@@ -194,62 +266,76 @@ export class LiveChart {
     this._frame = null;
     const bars = this.queue;
     this.queue = [];
-    const incremental = !this._stale && bars.length <= INCREMENTAL;
+    let fresh = 0; // new bars of the shown symbol
+    for (const bar of bars) if ((bar.symbol ?? this.symbol ?? '') === (this.symbol ?? '') || !this.books.size) fresh += 1;
+    const incremental = !this._stale && fresh <= INCREMENTAL;
+    let added = 0;
     for (const bar of bars) {
+      const b = this._book(bar.symbol ?? null);
+      if (!b) continue;
       const time = toTime(bar.timestamp);
-      if (this.lastTime !== null && time <= this.lastTime) continue; // out of order: skip
-      this.lastTime = time;
+      if (b.lastTime !== null && time <= b.lastTime) continue; // out of order: skip
+      b.lastTime = time;
       const candle = { time, open: bar.open, high: bar.high, low: bar.low, close: bar.close };
-      const vol = {
-        time,
-        value: bar.volume ?? 0,
-        color: bar.close >= bar.open ? 'rgba(38,166,154,0.45)' : 'rgba(239,83,80,0.45)',
-      };
-      this.data.candles.push(candle);
-      this.data.volume.push(vol);
-      if (incremental) {
+      const vol = { time, value: bar.volume ?? 0, color: bar.close >= bar.open ? VOLUME_UP : VOLUME_DOWN };
+      b.candles.push(candle);
+      b.volume.push(vol);
+      added += 1;
+      const drawNow = incremental && b === this.books.get(this.symbol);
+      if (drawNow) {
         this.candles.update(candle);
         this.volume.update(vol);
       }
       if (bar.indicators) {
-        for (const [name, value] of Object.entries(bar.indicators)) {
-          const line = this._line(name);
+        for (const name in bar.indicators) {
+          const value = bar.indicators[name];
           const point = value === null || value === undefined ? { time } : { time, value };
-          line.data.push(point);
-          if (incremental) line.series.update(point);
+          let points = b.lines.get(name);
+          if (!points) b.lines.set(name, (points = []));
+          points.push(point);
+          if (drawNow) this._line(name).series.update(point);
+          else if (!this.lines.has(name)) this._line(name);
         }
       }
     }
+    const book_ = this.books.get(this.symbol);
     if (!incremental) this._stale = true;
-    if (this._stale) {
+    this.drawn += added;
+    if (this._stale && book_) {
       const now = nowMs();
-      if (force || now - this._lastBulk >= 2 * this._bulkCost) {
-        this.candles.setData(this.data.candles);
-        this.volume.setData(this.data.volume);
-        for (const line of this.lines.values()) line.series.setData(line.data);
+      if (force || now - this._lastBulk >= Math.max(BULK_MIN_MS, BULK_GAP * this._bulkCost)) {
+        this.candles.setData(book_.candles);
+        this.volume.setData(book_.volume);
+        for (const [name, line] of this.lines) line.series.setData(book_.lines.get(name) || []);
         this._stale = false;
         this._lastBulk = nowMs();
         this._bulkCost = this._lastBulk - now;
       } else {
         this._request();
+        this._publish(book_);
         return; // drawn (with the markers) on a later frame
       }
     }
-    this.drawn = this.data.candles.length;
-    if (this.markersDirty) {
+    if (book_) this.shownDrawn = book_.candles.length;
+    if (this.markersDirty && book_) {
       this.markersDirty = false;
       // Hundreds of labels hide the candles: past MANY_MARKERS only the shapes stay.
-      const list = this.markerList;
+      const list = book_.markers;
       this.markers.setMarkers(
         list.length > MANY_MARKERS ? list.map((m) => ({ ...m, text: undefined })) : list.slice(),
       );
     }
-    this._publish();
+    this._publish(book_);
   }
 
-  _publish() {
-    this.root.dataset.candles = String(this.drawn);
-    this.root.dataset.markers = String(this.markers.markers().length);
+  _publish(shown) {
+    // Candles: every kept symbol's bars charted so far, less the shown symbol's bars
+    // still waiting for their redraw; markers: every kept symbol's.
+    const waiting = shown ? shown.candles.length - this.shownDrawn : 0;
+    this.root.dataset.candles = String(this.drawn - waiting);
+    this.root.dataset.markers = String(this.markerCount);
+    if (this.symbol) this.root.dataset.symbol = this.symbol;
+    else delete this.root.dataset.symbol;
   }
 
   _setStatus(status) {

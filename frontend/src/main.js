@@ -80,13 +80,13 @@ export function buildConfig(form, speed = 0) {
   return { config, errors };
 }
 
-function useChart(Kind) {
+function useChart(Kind, options) {
   const ref = useRef(null);
   const chart = useRef(null);
   const attach = useCallback((el) => {
     if (el && !chart.current) {
       ref.current = el;
-      chart.current = new Kind(el);
+      chart.current = new Kind(el, options);
     } else if (!el && chart.current) {
       chart.current.destroy();
       chart.current = null;
@@ -114,7 +114,10 @@ function App({ api, initialStrategy }) {
   const [selected, setSelected] = useState([]);
   const [compare, setCompare] = useState(null);
   const [speed, setSpeedState] = useState('0');
-  const [liveRef, liveChart] = useChart(LiveChart);
+  // A multi-symbol run: tabs pick the symbol the live chart draws (all are kept).
+  const [liveSymbols, setLiveSymbols] = useState([]);
+  const [shownSymbol, setShownSymbol] = useState(null);
+  const [liveRef, liveChart] = useChart(LiveChart, { onSymbols: setLiveSymbols });
   const [equityRef, equityChart] = useChart(EquityChart);
   const [dailyRef, dailyChart] = useChart(DailyChart);
   const [compareRef, compareChart] = useChart(CompareChart);
@@ -313,6 +316,8 @@ function App({ api, initialStrategy }) {
     setSignals([]);
     setCompare(null);
     liveChart.current?.reset();
+    setLiveSymbols([]);
+    setShownSymbol(null);
     const state = run.current;
     state.player?.clear();
     state.player = new Player((e) => onEventRef.current(e), { speed: Number(speed) || 0 });
@@ -387,6 +392,11 @@ function App({ api, initialStrategy }) {
     run.current.player?.setSpeed(Number(value) || 0);
   };
 
+  const showSymbol = (name) => {
+    liveChart.current?.showSymbol(name);
+    setShownSymbol(name);
+  };
+
   const toggle = (id) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
   const openRun = async (r) => {
@@ -450,6 +460,13 @@ function App({ api, initialStrategy }) {
         <section class="panel">
           <${Controls} status=${status} speed=${speed} progress=${progress} onRun=${start} onPause=${pause} onCancel=${cancel} onSpeed=${setSpeed} />
           <${LiveCards} live=${live} />
+          ${liveSymbols.length > 1 &&
+          html`<div class="symbol-tabs" data-testid="live-symbols" role="tablist">
+            ${liveSymbols.map(
+              (name) => html`<button type="button" role="tab" data-testid="live-symbol" data-symbol=${name}
+                aria-selected=${String((shownSymbol ?? liveSymbols[0]) === name)} onClick=${() => showSymbol(name)}>${name}</button>`,
+            )}
+          </div>`}
           <div class="chart live-chart" data-testid="live-chart" ref=${liveRef}></div>
           <${SignalLog} signals=${signals} />
         </section>

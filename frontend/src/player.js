@@ -59,11 +59,19 @@ export class Player {
     }
   }
 
+  /** The next event, let go of by the queue (a long run's bars are not kept twice). */
+  _take() {
+    const event = this.queue[this.head];
+    this.queue[this.head] = undefined;
+    this.head += 1;
+    return event;
+  }
+
   _tick() {
     this.timer = null;
     if (this.paused) return;
     if (this.speed <= 0) {
-      while (this.head < this.queue.length && !this.paused) this.onEvent(this.queue[this.head++]);
+      while (this.head < this.queue.length && !this.paused) this.onEvent(this._take());
     } else {
       const t = this.now();
       if (this.lastTick !== null) this.credit += ((t - this.lastTick) / 1000) * this.speed;
@@ -82,13 +90,13 @@ export class Player {
               continue;
             }
           } else {
-            this.onEvent(event);
+            this.onEvent(this._take());
             this.credit -= 1;
+            continue;
           }
-          this.head += 1;
+          this._take();
         } else {
-          this.onEvent(event);
-          this.head += 1;
+          this.onEvent(this._take());
         }
       }
     }

@@ -34,15 +34,16 @@ def chromium_or_skip():
 class ServeProcess:
     """``algobt serve --port 0 --db …`` as a child process; ``url`` is what it printed."""
 
-    def __init__(self, db: Path, extra: list[str] = ()):
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
+    def __init__(self, db: Path, extra: list[str] = (), root: Path = ROOT):
+        """root: the algobt checkout to run (a benchmark may run an older one beside ours)."""
+        env = {**os.environ, "PYTHONPATH": str(root), "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "algobt", "serve", "--port", "0", "--db", str(db), *extra],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
-            cwd=str(ROOT),
+            cwd=str(root),
         )
         self.output: list[str] = []
         deadline = time.time() + 60

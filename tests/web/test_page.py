@@ -61,7 +61,21 @@ def open_page(page, serve, query: str = ""):
     assert "token=" not in page.url  # the page hid the token from the address bar
 
 
-def test_a_run_from_opening_to_saved_result(page, serve, stored):
+CARDS = (
+    ("card-total-trades", "totalTrades"),
+    ("card-win-rate", "winRate"),
+    ("card-total-profit", "totalProfit"),
+    ("card-average-trade", "averageTrade"),
+)
+
+
+def no_sideways_scrolling(page, width: int) -> bool:
+    return page.evaluate("() => document.documentElement.scrollWidth") <= width
+
+
+def test_a_persons_path_open_validate_run_reload_run_again_compare(page, serve, stored):
+    """Open with the token and a strategy id, validate, run (candles and markers appear),
+    the cards equal the saved result, reload and see it again, run again and compare."""
     open_page(page, serve, f"&strategy_id={stored['id']}")
     code = page.locator(tid("strategy-code"))
     page.wait_for_function(
@@ -109,12 +123,7 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
 
     latest = serve.api("GET", f"/api/strategies/latest-backtest/{stored['id']}/get_by_strategy/")
     summary = latest["summary"]
-    for card, key in (
-        ("card-total-trades", "totalTrades"),
-        ("card-win-rate", "winRate"),
-        ("card-total-profit", "totalProfit"),
-        ("card-average-trade", "averageTrade"),
-    ):
+    for card, key in CARDS:
         assert value_of(page, card) == summary[key], card  # the very number, not a rounding
     trades = latest["total_trades"]
     assert markers == 2 * trades  # an entry and an exit marker per (closed) trade
@@ -138,8 +147,55 @@ def test_a_run_from_opening_to_saved_result(page, serve, stored):
     rows = page.locator(f"{tid('run-history')} {tid('history-row')}")
     rows.first.wait_for(timeout=T)
     assert rows.first.get_attribute("data-run-id") == str(latest["run_id"])
+    assert no_sideways_scrolling(page, 1280)
     shot(page, "run-complete")
     shot(page, "page", full_page=False)  # the README's picture (docs/img/page.png)
+
+    # Reload: the login cookie keeps the page authorized, the saved result comes back.
+    page.reload()
+    page.locator(f"{tid('card-total-profit')}[data-value]").wait_for(timeout=T)
+    assert "token=" not in page.url and f"strategy_id={stored['id']}" in page.url
+    for card, key in CARDS:
+        assert value_of(page, card) == summary[key], card
+    assert page.locator(f"{tid('trades-table')} {tid('trade-row')}").count() == trades
+    assert int(page.locator(tid("equity-chart")).get_attribute("data-points")) == total
+    rows.first.wait_for(timeout=T)
+    assert rows.first.get_attribute("data-run-id") == str(latest["run_id"])
+    before = rows.count()
+
+    # Run again with other settings, then compare the two runs side by side.
+    page.locator(tid("period-select")).select_option("1y")
+    page.locator(tid("commission")).fill("0.2")
+    page.locator(tid("run-button")).click()
+    status_is(page, "complete")
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=history-row]').length > n", arg=before
+    )
+    ids = [int(r.get_attribute("data-run-id")) for r in rows.all()]
+    assert ids == sorted(ids, reverse=True) and ids[1] == latest["run_id"]  # newest first
+    second = serve.api("GET", f"/api/strategies/latest-backtest/{stored['id']}/get_by_strategy/")
+    assert second["run_id"] == ids[0]
+    for card, key in CARDS:
+        assert value_of(page, card) == second["summary"][key], card
+    for row in rows.all()[:2]:
+        row.locator(tid("compare-check")).check()
+    page.locator(tid("compare-button")).click()
+    view = page.locator(tid("compare-view"))
+    view.wait_for(timeout=T)
+    columns = view.locator(tid("compare-column"))
+    assert sorted(int(c.get_attribute("data-run-id")) for c in columns.all()) == sorted(ids[:2])
+    compared = serve.api("GET", f"/api/backtests/runs/compare/?ids={ids[0]},{ids[1]}")
+    for column in columns.all():
+        run = next(
+            r for r in compared["runs"] if str(r["run_id"]) == column.get_attribute("data-run-id")
+        )
+        shown = column.locator("[data-value]").evaluate_all("e => e.map(x => +x.dataset.value)")
+        assert shown == [run["total_return"], run["net_profit"]]
+    page.wait_for_function(
+        "() => +document.querySelector('[data-testid=compare-chart]')?.dataset.points > 0"
+    )
+    view.scroll_into_view_if_needed()
+    shot(page, "compare")
     page.watch.assert_clean()
 
 
@@ -231,34 +287,6 @@ def test_stored_strategy_opens_with_its_saved_result(page, serve, stored):
     page.watch.assert_clean()
 
 
-def test_run_again_and_compare_two_runs(page, serve, stored):
-    open_page(page, serve, f"&strategy_id={stored['id']}")
-    rows = page.locator(f"{tid('run-history')} {tid('history-row')}")
-    rows.first.wait_for(timeout=T)
-    before = rows.count()
-    page.locator(tid("period-select")).select_option("1y")
-    page.locator(tid("commission")).fill("0.2")
-    page.locator(tid("run-button")).click()
-    status_is(page, "complete")
-    page.wait_for_function(
-        "n => document.querySelectorAll('[data-testid=history-row]').length > n", arg=before
-    )
-    ids = [int(r.get_attribute("data-run-id")) for r in rows.all()]
-    assert ids == sorted(ids, reverse=True)  # newest first
-    for row in rows.all()[:2]:
-        row.locator(tid("compare-check")).check()
-    page.locator(tid("compare-button")).click()
-    view = page.locator(tid("compare-view"))
-    view.wait_for(timeout=T)
-    columns = view.locator(tid("compare-column"))
-    assert sorted(int(c.get_attribute("data-run-id")) for c in columns.all()) == sorted(ids[:2])
-    page.wait_for_function(
-        "() => +document.querySelector('[data-testid=compare-chart]')?.dataset.points > 0"
-    )
-    shot(page, "compare")
-    page.watch.assert_clean()
-
-
 def test_server_killed_mid_run_ends_in_an_error(browser, tmp_path):
     from tests.web.conftest import PageWatch, ServeProcess
 
@@ -295,8 +323,7 @@ def test_narrow_screen_has_no_sideways_scrolling(browser, serve):
         page.locator(tid("strategy-code")).fill(SMA_CROSS)
         page.locator(tid("run-button")).click()
         status_is(page, "complete")
-        width = page.evaluate("() => document.documentElement.scrollWidth")
-        assert width <= 390, width
+        assert no_sideways_scrolling(page, 390)
         shot(page, "narrow-complete")
         page.watch.assert_clean()
     finally:
@@ -337,7 +364,18 @@ def test_several_symbols_with_custom_dates(page, serve):
     page.locator(tid("run-button")).click()
     status_is(page, "complete")
     assert page.locator(tid("symbol-chart")).get_attribute("data-points") == "2"
-    assert candles(page) > 0 and int(page.locator(tid("live-chart")).get_attribute("data-markers"))
+    chart = page.locator(tid("live-chart"))
+    total = int(page.locator(tid("progress")).get_attribute("data-total"))
+    assert candles(page) == total  # both symbols' bars
+    # a tab per symbol picks the one drawn; the first is drawn to begin with
+    tabs = page.locator(f"{tid('live-symbols')} {tid('live-symbol')}")
+    assert [t.get_attribute("data-symbol") for t in tabs.all()] == ["DEMO", "DEMO-BTC"]
+    assert chart.get_attribute("data-symbol") == "DEMO"
+    tabs.nth(1).click()
+    page.locator(f"{tid('live-chart')}[data-symbol=DEMO-BTC]").wait_for(timeout=T)
+    assert tabs.nth(1).get_attribute("aria-selected") == "true"
+    assert candles(page) == total
+    shot(page, "multi-symbol")
     run_id = page.locator(f"{tid('run-history')} {tid('history-row')}").first.get_attribute(
         "data-run-id"
     )
@@ -345,4 +383,6 @@ def test_several_symbols_with_custom_dates(page, serve):
     saved = saved[0] if isinstance(saved, list) else saved
     assert value_of(page, "card-total-trades") == saved["summary"]["totalTrades"]
     assert value_of(page, "card-total-profit") == saved["summary"]["totalProfit"]
+    # every symbol's markers: an entry and an exit per closed trade, of both symbols
+    assert int(chart.get_attribute("data-markers")) == 2 * saved["summary"]["totalTrades"]
     page.watch.assert_clean()
