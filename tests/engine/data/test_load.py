@@ -16,7 +16,15 @@ def test_frame_contract(symbol):
     assert (bars.dtypes == "float64").all()
     assert str(bars.index.dtype) == "datetime64[ns, UTC]" and bars.index.name == "Date"
     assert bars.index.is_monotonic_increasing and bars.index.is_unique
-    assert bars.attrs == {"symbol": symbol, "source": "demo", "interval": "1h"}
+    assert bars.attrs == {
+        "symbol": symbol,
+        "source": "demo",
+        "interval": "1h",
+        # where the bars came from, for a stored run's provenance (docs/store.md)
+        "cache_key": f"demo/{symbol}/1h/6months",
+        "path": bars.attrs["path"],
+    }
+    assert bars.attrs["path"].endswith(f"{symbol}_1h.parquet")
 
 
 def test_source_is_picked_from_the_symbol(monkeypatch, fake_yahoo, tmp_path):

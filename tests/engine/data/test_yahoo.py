@@ -69,7 +69,16 @@ def test_load_uses_yahoo_for_real_tickers_and_caches_on_disk(
 ):
     monkeypatch.setattr(yahoo, "fetch", fake_yahoo)
     bars = load("aapl", period="1mo")
-    assert len(bars) == 9 and bars.attrs == {"symbol": "AAPL", "source": "yahoo", "interval": "1d"}
+    assert len(bars) == 9
+    assert bars.attrs == {
+        "symbol": "AAPL",
+        "source": "yahoo",
+        "interval": "1d",
+        # the disk cache entry it came from, for a stored run's provenance (docs/store.md)
+        "cache_key": "1d_20231214_20240114",
+        "path": bars.attrs["path"],
+    }
+    assert bars.attrs["path"].endswith("yahoo/AAPL/1d_20231214_20240114.parquet")
     assert len(fake_yahoo.calls) == 1
     call = fake_yahoo.calls[0]
     assert call["interval"] == "1d" and call["end"] == pd.Timestamp("2024-01-14", tz="UTC")
