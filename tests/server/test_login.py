@@ -16,6 +16,7 @@ import urllib.request
 import pytest
 
 from algobt.server import auth
+from algobt.server.handlers.pages import STATIC_DIR
 from tests.server.conftest import TOKEN
 
 
@@ -144,18 +145,25 @@ def test_the_websocket_accepts_the_cookie_from_its_own_page_only(browser, server
 
 
 def test_static_assets_need_the_login_and_carry_type_and_cache_headers(browser, server):
-    status, body, headers = browser.open("GET", "/static/placeholder.css")
-    assert status == 200 and body.startswith(b"/*")
+    built = json.loads((STATIC_DIR / "build-info.json").read_text())
+    css = f"/static/{built['css']}"  # content-hashed by the build: cached for ever
+    status, body, headers = browser.open("GET", css)
+    assert status == 200 and body
     assert headers["Content-Type"] == "text/css; charset=utf-8"
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Cache-Control"] == "no-cache"  # not versioned: revalidated
-    status, _, headers = browser.open("GET", "/static/placeholder.css?v=1")
+    assert "immutable" in headers["Cache-Control"]
+    notice = "/static/lightweight-charts.NOTICE"  # not versioned: revalidated
+    status, body, headers = browser.open("GET", notice)
+    assert status == 200 and b"TradingView" in body
+    assert headers["Content-Type"] == "text/plain; charset=utf-8"
+    assert headers["Cache-Control"] == "no-cache"
+    status, _, headers = browser.open("GET", notice + "?v=1")
     assert status == 200 and "immutable" in headers["Cache-Control"]
     status, _, _ = browser.open("GET", "/static/../app.py")
     assert status in (403, 404)
     status, payload, _ = browser.open("GET", "/static/missing.js")
     assert status == 404 and json.loads(payload)["error"]["code"] == "not_found"
-    assert raw_get(server, "/static/placeholder.css").status == 401
+    assert raw_get(server, css).status == 401
 
 
 def test_hashed_assets_are_cached_for_a_year(tmp_path):
