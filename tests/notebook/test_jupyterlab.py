@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -86,9 +87,21 @@ def page(lab):
 
 
 def run(page, cell: int) -> None:
-    """Select cell ``cell`` (by its prompt, in command mode) and run it with Shift+Enter."""
-    page.locator(".jp-Cell").nth(cell).locator(".jp-InputArea-prompt").click()
-    page.keyboard.press("Shift+Enter")
+    """Select cell ``cell`` (by its prompt, in command mode) and run it with Shift+Enter.
+
+    Under load JupyterLab may drop a key press that comes while it is still settling:
+    the run counts once the cell's prompt shows it queued or ran (``[*]`` or ``[n]``),
+    otherwise it is pressed again (at most three times)."""
+    prompt = page.locator(".jp-Cell").nth(cell).locator(".jp-InputArea-prompt")
+    for _ in range(3):
+        prompt.click()
+        page.keyboard.press("Shift+Enter")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if re.search(r"\[(\*|\d+)\]", prompt.inner_text()):
+                return
+            time.sleep(0.1)
+    raise AssertionError(f"cell {cell} never started: its prompt reads {prompt.inner_text()!r}")
 
 
 def output(page, cell: int, timeout: float = 120_000):
