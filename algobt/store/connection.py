@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,6 +147,30 @@ def inspect_file(path: str, *, verify: bool = True) -> None:
         conn.close()
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting out other processes doing the same.
+
+    Switching a new file's journal mode takes an exclusive lock, and when two processes
+    open one new file at once SQLite answers ``database is locked`` at once instead of
+    calling the busy handler (waiting could deadlock them). So: nothing to do when the
+    file is already in WAL mode, else try again with short sleeps until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    pause = 0.005
+    while True:
+        try:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+                return
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            text = str(exc)
+            if not ("locked" in text or "busy" in text) or time.monotonic() > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
 def translate(exc: sqlite3.Error, path: str) -> StoreError:
     """A SQLite error as ours, saying what to do."""
     text = str(exc)
@@ -199,7 +224,7 @@ class Database:
             conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
             conn.execute("PRAGMA foreign_keys = ON")
             if not self.memory:
-                conn.execute("PRAGMA journal_mode = WAL")
+                _use_wal(conn)
                 # In WAL mode NORMAL survives a killed process with every committed
                 # transaction intact; only an OS crash may lose the last commits.
                 conn.execute("PRAGMA synchronous = NORMAL")

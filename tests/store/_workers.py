@@ -232,3 +232,18 @@ def saver_loop(path: str, cycle: int, pipe) -> None:
         else:
             store.record_run(config, result, strategy_name=STRATEGIES[i % 2])
         i += 1
+
+
+def opener(path: str, barrier, queue) -> None:
+    """Open a (new) store the moment the barrier falls, save one strategy, report."""
+    import os
+
+    from algobt.store import Store
+
+    try:
+        barrier.wait(30)
+        with Store(path) as store:
+            store.create_strategy(f"opener-{os.getpid()}", "")
+        queue.put(None)
+    except Exception as exc:  # reported to the parent, which asserts on it
+        queue.put(repr(exc))

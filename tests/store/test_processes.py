@@ -13,7 +13,14 @@ import time
 import pytest
 
 from algobt.store import Store
-from tests.store._workers import raw_connection, reader, saver_loop, wholeness_problems, writer
+from tests.store._workers import (
+    opener,
+    raw_connection,
+    reader,
+    saver_loop,
+    wholeness_problems,
+    writer,
+)
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fork are POSIX")
 
@@ -50,6 +57,26 @@ def test_writer_and_reader_processes_share_one_file(tmp_path):
         assert store.list_runs()["count"] == w["saved"]
         assert store.latest_results()["count"] == 3
         assert store.integrity_check() == ["ok"]
+
+
+def test_processes_opening_one_new_file_at_once_all_get_in(tmp_path):
+    """Four processes open one new file at the same instant, thirty times over. Switching
+    a new file to WAL makes SQLite answer "locked" without waiting; every opener still
+    gets in, and each one's strategy is there afterwards."""
+    ctx = multiprocessing.get_context("fork")
+    rounds, width, failures = 30, 4, []
+    for i in range(rounds):
+        path = str(tmp_path / f"new-{i}.db")
+        barrier, queue = ctx.Barrier(width), ctx.Queue()
+        procs = [ctx.Process(target=opener, args=(path, barrier, queue)) for _ in range(width)]
+        for p in procs:
+            p.start()
+        failures += [r for r in (queue.get(timeout=60) for _ in procs) if r]
+        for p in procs:
+            p.join(30)
+        with Store(path) as store:
+            assert store.list_strategies()["count"] == width
+    assert failures == []
 
 
 def test_killed_writer_leaves_whole_runs_only(tmp_path):
