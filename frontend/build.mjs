@@ -50,7 +50,7 @@ async function build() {
   const result = await esbuild.build({
     entryPoints: { app: join(here, 'src', 'main.js') },
     bundle: true,
-    minify: true,
+    minify: !process.env.NOMIN, // NOMIN=1 node build.mjs: readable names for a profile
     format: 'esm',
     target: ['es2020'],
     outdir: out,
@@ -87,7 +87,7 @@ async function buildWidgets(pageInfo) {
       ['widgets', join(here, 'widgets', 'widgets.css')],
     ]),
     bundle: true,
-    minify: true,
+    minify: !process.env.NOMIN, // NOMIN=1 node build.mjs: readable names for a profile
     format: 'esm',
     target: ['es2020'],
     outdir: widgetsOut,

@@ -22,6 +22,7 @@ place for the WebSocket and the notebook widget:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -121,21 +122,30 @@ async def iterate_in_thread(
     stream: Iterator[dict], cancel: threading.Event | None = None, *, executor=None, most: int = 256
 ) -> AsyncIterator[dict]:
     """Drive a blocking iterator from asyncio: chunks of up to ``most`` messages (or what
-    came within 50 ms) are pulled in ``executor`` threads only when the consumer asks for
-    more; ``most=1`` hands each message over as soon as it exists (paced replays).
+    came within 50 ms) are pulled in ``executor`` threads; ``most=1`` hands each message
+    over as soon as it exists (paced replays). The next chunk is pulled while the
+    consumer works through the current one (making and sending overlap), and no further:
+    a consumer that stops holds the producer back by one chunk at most.
     On exit ``cancel`` is set and the iterator closed.
     """
     loop = asyncio.get_running_loop()
+    ahead = None
     try:
+        ahead = loop.run_in_executor(executor, _take, stream, most, 0.05)
         while True:
-            chunk = await loop.run_in_executor(executor, _take, stream, most, 0.05)
+            chunk = await ahead
+            ahead = None
             if not chunk:
                 return
+            ahead = loop.run_in_executor(executor, _take, stream, most, 0.05)
             for msg in chunk:
                 yield msg
     finally:
         if cancel is not None:
             cancel.set()
+        if ahead is not None:  # let the pull in flight end before closing the stream
+            with contextlib.suppress(BaseException):
+                await ahead
         close = getattr(stream, "close", None)
         if close is not None:
             await loop.run_in_executor(executor, close)

@@ -30,8 +30,8 @@ const INCREMENTAL = 16;
 // A burst redraws (setData) only after BULK_GAP times the last redraw's cost has passed,
 // at least BULK_MIN_MS: drawing then takes a bounded share of the time however long the
 // series grows, and the bars keep coming in between.
-const BULK_GAP = 4;
-const BULK_MIN_MS = 120;
+const BULK_GAP = 10;
+const BULK_MIN_MS = 300;
 const MANY_MARKERS = 150;
 const VOLUME_UP = 'rgba(38,166,154,0.45)';
 const VOLUME_DOWN = 'rgba(239,83,80,0.45)';

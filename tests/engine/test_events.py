@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from algobt import load
-from algobt.engine.events import STATS_EVERY, aevents, events
+from algobt.engine.events import STATS_EVERY, aevents, events, iterate_in_thread
 from algobt.engine.run import run_config
 from algobt.lib import EMA, RSI
 
@@ -215,3 +215,30 @@ def test_multi_symbol_stream_plays_each_symbol():
     assert {s["symbol"] for s in done["result"]["symbol_stats"]} <= {"DEMO", "DEMO-FX"}
     assert done["total_bars"] == len(symbols)
     assert np.isfinite(done["metrics"]["final_equity"])
+
+
+def test_the_next_chunk_is_made_while_the_consumer_sends_this_one_and_no_further():
+    """iterate_in_thread overlaps making and sending by one chunk: while the consumer
+    holds the first message, the thread has pulled the next chunk too, and a consumer
+    that stops reading holds the producer there (backpressure)."""
+    pulled = []
+
+    def produce():
+        for i in range(100):
+            pulled.append(i)
+            yield i
+
+    async def take_one_then_wait():
+        stream = iterate_in_thread(produce(), most=3)
+        first = await stream.__anext__()
+        held = []
+        for _ in range(20):
+            await asyncio.sleep(0.01)
+            held.append(len(pulled))
+        rest = [msg async for msg in stream]
+        return first, held, rest
+
+    first, held, rest = asyncio.run(take_one_then_wait())
+    assert first == 0
+    assert held[-1] == 6  # this chunk (3) and the next (3), nothing more
+    assert [first, *rest] == list(range(100))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import json
 import pathlib
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -670,3 +672,30 @@ def test_random_valid_specs_trade_identically_as_exported_python(spec, opts, dat
     pd.testing.assert_frame_equal(
         _trades(fast), _trades(exported), check_exact=True, check_dtype=False
     )
+
+
+def test_a_python_strategy_run_never_imports_jsonschema():
+    """jsonschema (about a second to import beside Jupyter's rfc3987-syntax) loads only
+    when JSON rules are checked: a class strategy's run, and every server worker that
+    runs one, goes without it; a rules run still validates."""
+    code = (
+        "import sys, algobt; from algobt.engine.events import events\n"
+        "cfg = {'symbol': 'DEMO', 'period': '3mo', 'strategy_code': sys.argv[1]}\n"
+        "kinds = [m['type'] for m in events(cfg)]\n"
+        "print(kinds[-1], 'jsonschema' in sys.modules)\n"
+        "from algobt.engine.rules import parse_spec\n"
+        "try:\n"
+        "    parse_spec({'name': 'x', 'entry': 3})\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, 'jsonschema' in sys.modules)\n"
+    )
+    strategy = (
+        "from algobt import Strategy\n"
+        "class Hold(Strategy):\n"
+        "    def init(self):\n        pass\n"
+        "    def next(self):\n        if not self.position:\n            self.buy()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, strategy], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["complete", "False", "ConfigError", "True"]

@@ -36,6 +36,19 @@ def test_frames_round_trip_in_pieces_and_refuse_what_is_too_large():
         bad.take(1000)
 
 
+def test_stream_messages_of_any_content_survive_the_fast_encoder():
+    """Bar messages go through orjson: what it cannot write (an int past 64 bits)
+    falls back to json, and a frame json wrote with NaN still decodes."""
+    frames = [
+        {"kind": wire.MSG, "msg": {"type": "candle", "bar_number": 2**70, "close": 1.5}},
+        {"kind": wire.MSG, "msg": {"type": "stats", "pnl": -0.25, "symbol": "é"}},
+        {"kind": wire.MSG, "msg": {"type": "complete", "result": {"sharpe": math.nan}}},
+    ]
+    got = [wire.decode(wire.encode(f)[wire.HEADER.size :]) for f in frames]
+    assert got[:2] == frames[:2]
+    assert math.isnan(got[2]["msg"]["result"]["sharpe"])
+
+
 def test_the_job_pipe_reads_whole_frames():
     r, w = os.pipe()
     os.write(w, wire.encode({"mode": "run", "config": {"symbol": "DEMO"}}))

@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import re
 from difflib import get_close_matches
-
-from jsonschema import Draft202012Validator
+from functools import cache
 
 from algobt.engine.indicators import INDICATOR_SPECS
 from algobt.engine.rules._schema import (
@@ -23,7 +22,17 @@ from algobt.engine.rules._schema import (
     SCHEMA,
 )
 
-_VALIDATOR = Draft202012Validator(SCHEMA)
+
+@cache
+def _validator():
+    """The schema's validator, made on first use: importing jsonschema costs about a
+    second where ``rfc3987-syntax`` is installed (it builds a grammar at import, and
+    Jupyter installs it), which a run that checks no JSON rules should not pay."""
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(SCHEMA)
+
+
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # --------------------------------------------------------------------------------------
@@ -97,7 +106,7 @@ def quoted(names) -> str:
 def schema_issues(doc: dict) -> list[dict]:
     """The schema's complaints in words, at most ``MAX_ISSUES`` of them."""
     issues = []
-    for error in _VALIDATOR.iter_errors(doc):
+    for error in _validator().iter_errors(doc):
         issues.extend(_translate(error))
         if len(issues) >= MAX_ISSUES:
             break

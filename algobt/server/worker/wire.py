@@ -43,18 +43,50 @@ class FrameError(ValueError):
         self.size = size
 
 
+# Stream messages the engine has already made finite (no NaN, numbers and text only):
+# these, the bulk of a long stream, go through orjson when the interpreter has it
+# (ten times faster than json); everything else through json, NaN kept as ever.
+FINITE_MESSAGES = frozenset({"candle", "candles", "signal", "stats"})
+_orjson = False  # not looked up yet; None when absent
+
+
+def _fast():
+    """orjson, imported on first use (this module imports only the standard library)."""
+    global _orjson
+    if _orjson is False:
+        try:
+            import orjson
+        except ImportError:
+            orjson = None
+        _orjson = orjson
+    return _orjson
+
+
 def encode(frame: dict, default=None) -> bytes:
     """One frame: length prefix and JSON (NaN allowed, as Python's json writes it)."""
-    payload = json.dumps(frame, default=default).encode()
+    fast = _fast()
+    msg = frame.get("msg") if frame.get("kind") == MSG else None
+    payload = None
+    if fast is not None and isinstance(msg, dict) and msg.get("type") in FINITE_MESSAGES:
+        try:
+            payload = fast.dumps(frame, default=default)
+        except TypeError:  # what orjson cannot write (an int past 64 bits): json can
+            payload = None
+    if payload is None:
+        payload = json.dumps(frame, default=default).encode()
     return HEADER.pack(len(payload)) + payload
 
 
 def decode(body: bytes) -> dict:
     """A frame's JSON object; ``FrameError`` when it is not one."""
+    fast = _fast()
     try:
-        frame = json.loads(body)
+        frame = fast.loads(body) if fast is not None else json.loads(body)
     except ValueError:
-        raise FrameError("malformed frame") from None
+        try:  # orjson refuses the NaN that json writes
+            frame = json.loads(body)
+        except ValueError:
+            raise FrameError("malformed frame") from None
     if not isinstance(frame, dict):
         raise FrameError("malformed frame")
     return frame
