@@ -10,7 +10,8 @@ Drives headless Chromium (Playwright with /usr/bin/chromium) against a real
 * a 2,5xx-bar daily run (DEMO, 2015-01-01 … 2024-12-31, ``batch``),
 * a 100,000-bar 1-minute run (a generated Parquet file, ``batch``),
 
-each run twice (the first on a cold server: worker start, JIT cache load), and
+each run once on a cold server (worker start, JIT cache load) and three times warm
+(``--warm N``; the medians are reported too), and
 reports click → first candle drawn, click → summary cards filled, the candles
 drawn and the page's JS heap after the run. Targets (issue #10): first candle
 under 300 ms for the daily run, the 100,000-bar run fully drawn in under 5 s,
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     args.add_argument("--before", help="also measure this git revision, side by side")
+    args.add_argument("--warm", type=int, default=3, help="warm runs of each (median reported)")
     opts = args.parse_args(argv)
     tmp = Path(tempfile.mkdtemp())
     data = tmp / "minutes.parquet"
@@ -159,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
                 kw = kw or dict(
                     symbol=str(data), timeframe="1m", start="2024-01-01", end="2024-12-31"
                 )
-                for attempt in ("cold", "warm"):
+                for attempt in ("cold", *["warm"] * opts.warm):
                     for name, srv in servers.items():
                         page = browser.new_page(viewport={"width": 1280, "height": 800})
                         page.goto(srv.url)
@@ -196,6 +199,18 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['cards_ms']:.0f} ms | {r['candles']:,} | {r['markers']:,} | "
             f"{r['heap_mb']:.0f} MB |"
         )
+    lines += ["", "Median of the warm runs:", ""]
+    for label, _ in SCENARIOS:
+        for name in versions:
+            warm = [r for r in rows if r["run"] == label and r["version"] == name]
+            warm = [r for r in warm if r["server"] == "warm"]
+            if warm:
+                first = statistics.median(r["first_candle_ms"] for r in warm)
+                cards = statistics.median(r["cards_ms"] for r in warm)
+                lines.append(
+                    f"- {label}, {name}: first candle {first:.0f} ms, cards {cards:.0f} ms"
+                    f" ({len(warm)} runs)"
+                )
     (out / "web.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -245,6 +245,19 @@ def test_a_pooled_worker_that_died_while_idle_is_replaced(reference):
         assert run_isolated(NORMAL, limits=LIMITS, pool=pool) == reference
 
 
+def test_a_taken_worker_is_replaced_when_its_job_ends_not_while_it_runs(reference):
+    """The replacement's imports would compete with the run for the CPU."""
+    with WorkerPool(1, limits=LIMITS) as pool:
+        stream = stream_isolated(STREAM, limits=LIMITS, pool=pool)
+        for _ in range(5):
+            next(stream)
+        assert len(pool._idle) == 0
+        list(stream)
+        assert len(pool._idle) == 1
+        assert run_isolated(NORMAL, limits=LIMITS, pool=pool) == reference
+        assert len(pool._idle) == 1
+
+
 def test_cancel_stops_a_run(pool):
     cancel = threading.Event()
     threading.Timer(0.5, cancel.set).start()

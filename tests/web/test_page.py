@@ -287,6 +287,41 @@ def test_stored_strategy_opens_with_its_saved_result(page, serve, stored):
     page.watch.assert_clean()
 
 
+def test_a_long_trade_list_shows_its_first_rows_in_order_and_the_rest_on_request(page, serve):
+    """Past 250 trades the table shows the first 250 in the chosen order (sorting sorts
+    them all) and a button for the rest."""
+    code = SMA_CROSS.replace("fast = 10", "fast = 2").replace("slow = 30", "slow = 5")
+    body = {"name": "SMA 2/5 (many trades)", "strategy_code": code}
+    strategy = serve.api("POST", "/api/strategies/strategies/", body)
+    open_page(page, serve, f"&strategy_id={strategy['id']}")
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=strategy-code]').value.includes('fast = 2')"
+    )
+    page.locator(tid("symbol-input")).fill("DEMO")
+    page.locator(tid("period-select")).select_option("custom")
+    page.locator(tid("start-date")).fill("2015-01-01")
+    page.locator(tid("end-date")).fill("2024-12-31")
+    page.locator(tid("timeframe-select")).select_option("1d")
+    page.locator(tid("speed-input")).fill("0")
+    page.locator(tid("run-button")).click()
+    status_is(page, "complete")
+    latest = serve.api("GET", f"/api/strategies/latest-backtest/{strategy['id']}/get_by_strategy/")
+    trades = latest["trades"]
+    assert len(trades) > 250
+    rows = page.locator(f"{tid('trades-table')} {tid('trade-row')}")
+    more = page.locator(tid("trades-more"))
+    assert rows.count() == 250 and int(more.get_attribute("data-total")) == len(trades)
+    pnl = f"{tid('trades-table')} {tid('trade-row')} td[data-key=pnl]"
+    header = page.locator(f"{tid('trades-table')} th[data-key=pnl] button")
+    header.click()
+    header.click()  # descending: the best trades of the whole list come first
+    shown = [float(v) for v in page.locator(pnl).evaluate_all("t => t.map(c => c.dataset.value)")]
+    assert shown == sorted((t["pnl"] for t in trades), reverse=True)[:250]
+    more.click()
+    assert rows.count() == len(trades) and more.count() == 0
+    page.watch.assert_clean()
+
+
 def test_server_killed_mid_run_ends_in_an_error(browser, tmp_path):
     from tests.web.conftest import PageWatch, ServeProcess
 

@@ -16,8 +16,11 @@ class WorkerPool:
 
     Each run still gets a fresh process that is never reused; the pool only
     starts it before it is asked for, so the imports (about a second) are not
-    on the request's path. Thread-safe. ``close()`` (also at exit) kills the
-    idle ones.
+    on the request's path. A taken worker is replaced when its job ends
+    (``done()``), not while it runs: the replacement's imports, a second of CPU,
+    would otherwise compete with the run and with the page drawing it (100,000
+    streamed bars: 4.4 s against 5.0 s on 2 cores). Thread-safe. ``close()``
+    (also at exit) kills the idle ones.
     """
 
     def __init__(self, size: int = 1, *, limits: WorkerLimits | None = None):
@@ -35,7 +38,7 @@ class WorkerPool:
                 self._idle.append(new_worker(self.limits))
 
     def take(self, limits: WorkerLimits) -> WorkerProcess:
-        """A started worker (one that died while idle is replaced); the pool refills."""
+        """A started worker (or a new one when none is idle); ``done()`` when its job ends."""
         worker, dead = None, []
         with self._lock:
             while self._idle and worker is None:
@@ -46,8 +49,11 @@ class WorkerPool:
                     dead.append(candidate)
         for candidate in dead:
             candidate.close(kill=True)
-        self._fill()
         return worker or new_worker(limits)
+
+    def done(self) -> None:
+        """A taken worker's job ended: start its replacement now."""
+        self._fill()
 
     def close(self) -> None:
         with self._lock:
@@ -82,3 +88,9 @@ def new_worker(limits: WorkerLimits) -> WorkerProcess:
 
 def take_worker(limits: WorkerLimits, pool: WorkerPool | None) -> WorkerProcess:
     return pool.take(limits) if pool is not None else new_worker(limits)
+
+
+def worker_done(pool: WorkerPool | None) -> None:
+    """Call when a job from ``take_worker`` has ended (its worker closed)."""
+    if pool is not None:
+        pool.done()

@@ -17,7 +17,7 @@ from algobt.server.worker.outcomes import (
     error_from_frame,
     fill_usage,
 )
-from algobt.server.worker.pool import WorkerPool, take_worker
+from algobt.server.worker.pool import WorkerPool, take_worker, worker_done
 from algobt.server.worker.process import CANCELLED, EOF, TIMEOUT, Budget
 
 
@@ -73,6 +73,7 @@ def run_isolated(
         kill = end != EOF
     finally:
         worker.close(kill=kill)
+        worker_done(pool)
         fill_usage(usage, worker, t0)
     if result is not None:
         return result
@@ -170,6 +171,7 @@ def stream_isolated(
         kill = end != EOF
     finally:
         worker.close(kill=kill)
+        worker_done(pool)
         fill_usage(usage, worker, t0)
     if ended:
         return

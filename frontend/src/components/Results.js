@@ -42,8 +42,13 @@ const COLUMNS = [
   ['return_pct', 'Return', pct],
 ];
 
+// A long run's table shows its first rows (in the chosen order) until asked for all:
+// thousands of rows would cost the page more to lay out than the run took to stream.
+export const TRADES_SHOWN = 250;
+
 export function TradesTable({ trades }) {
   const [sort, setSort] = useState({ key: 'entry_time', dir: 1 });
+  const [all, setAll] = useState(false);
   const rows = (trades || []).slice();
   rows.sort((a, b) => {
     const x = a[sort.key];
@@ -65,12 +70,16 @@ export function TradesTable({ trades }) {
         )}
       </tr></thead>
       <tbody>
-        ${rows.map(
+        ${(all ? rows : rows.slice(0, TRADES_SHOWN)).map(
           (t) => html`<tr data-testid="trade-row" class=${(t.pnl ?? 0) >= 0 ? 'win' : 'loss'}>
             ${COLUMNS.map(([key, , fmt]) => html`<td data-key=${key} data-value=${raw(t[key])}>${t[key] === null || t[key] === undefined ? '' : fmt(t[key])}</td>`)}
           </tr>`,
         )}
       </tbody>
     </table>
+    ${!all && rows.length > TRADES_SHOWN
+      ? html`<button type="button" class="trades-more" data-testid="trades-more" data-total=${String(rows.length)}
+          onClick=${() => setAll(true)}>Show all ${rows.length.toLocaleString('en-US')} trades (${TRADES_SHOWN} shown)</button>`
+      : null}
   </div>`;
 }
