@@ -317,6 +317,8 @@ def test_a_long_trade_list_shows_its_first_rows_in_order_and_the_rest_on_request
     header.click()  # descending: the best trades of the whole list come first
     shown = [float(v) for v in page.locator(pnl).evaluate_all("t => t.map(c => c.dataset.value)")]
     assert shown == sorted((t["pnl"] for t in trades), reverse=True)[:250]
+    more.scroll_into_view_if_needed()
+    shot(page, "trades-more", full_page=False)
     more.click()
     assert rows.count() == len(trades) and more.count() == 0
     page.watch.assert_clean()
