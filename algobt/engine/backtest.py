@@ -240,6 +240,7 @@ class Backtest:
             symbol=self.symbol,
             strategy_name=type(strategy).__name__,
             open_trades=len(broker.trades),
+            open_since=min((t.entry_bar for t in broker.trades), default=None),
             alerts=Alerts.from_rows(broker.alerts, df.index, lot_size=broker.lot_size),
             settings={**self._settings, "finalize_trades": self._finalize_trades},
             provenance=self._provenance(params),

@@ -126,13 +126,15 @@ class Simulation(NamedTuple):
     """What the kernel returns: ``equity`` (money at every bar's close),
     ``trades`` (closed trades, ``enums.trade_dt`` records), ``alerts``
     (``enums.alert_dt`` records), ``alert_tally`` (``enums.alert_tally_dt``,
-    one per alert code: count, first and last bar) and ``open_trades`` (0 or 1)."""
+    one per alert code: count, first and last bar), ``open_trades`` (0 or 1) and
+    ``open_since`` (the entry bar of the trade left open, -1 when flat at the end)."""
 
     equity: np.ndarray
     trades: np.ndarray
     alerts: np.ndarray
     alert_tally: np.ndarray
     open_trades: int
+    open_since: int
 
 
 def simulate_signals(
@@ -351,6 +353,7 @@ def from_signals(
         symbol=symbol or df.attrs.get("symbol") or "DATA",
         strategy_name="SignalStrategy",
         open_trades=int(open_trades),
+        open_since=None if sim.open_since < 0 else int(sim.open_since),
         alerts=alerts_from_records(sim.alerts, df.index, lot_size),
         settings=settings,
     )

@@ -187,11 +187,11 @@ def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, 
     (bar 0 has none). s: :class:`algobt.engine.enums.SimSettings` (cash, costs,
     sizing, stop-loss/take-profit, fill timing, the column index).
 
-    Returns ``(equity, trades, alerts, alert_tally, open_trades)``: float64
+    Returns ``(equity, trades, alerts, alert_tally, open_trades, open_since)``: float64
     equity at every bar's close, :data:`trade_dt` records in closing order,
     :data:`alert_dt` records in the order raised, one :data:`alert_tally_dt`
-    per alert code (count, first and last bar) and the number of trades left
-    open (0 or 1).
+    per alert code (count, first and last bar), the number of trades left
+    open (0 or 1) and the entry bar of the one left open (-1 when flat).
     """
     n = close.shape[0]
     equity = np.empty(n)
@@ -372,7 +372,8 @@ def simulate_signals_nb(open_, high, low, close, entries, exits, short_entries, 
     elif n == 1:
         equity[0] = cash
     open_trades = 1 if trade.size != 0.0 else 0
-    return equity, trades[:k].copy(), alerts[:a].copy(), tally, open_trades
+    open_since = trade.entry_bar if trade.size != 0.0 else -1
+    return equity, trades[:k].copy(), alerts[:a].copy(), tally, open_trades, open_since
 
 
 __all__ = [

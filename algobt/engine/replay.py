@@ -206,6 +206,11 @@ class SymbolReplay:
         self._exit_bars = exit_bars[order]
         self._cum_pnl = np.cumsum(pnl[order])
         self._cum_wins = np.cumsum(pnl[order] > 0)
+        # Where a position was open: each closed trade from its entry bar up to (not
+        # including) its exit bar, and what was still open at the end from its entry.
+        self._entry_bars = np.sort(trades["EntryBar"].to_numpy(dtype=np.int64))
+        open_since = getattr(result, "open_since", None)
+        self._open_since = self.n if open_since is None else int(open_since)
 
     def stats_after(self, bars: np.ndarray) -> RunningStats:
         """Running stats after each of ``bars`` (0-based), from the closed trades."""
@@ -217,7 +222,10 @@ class SymbolReplay:
         realized = np.where(has, self._cum_pnl[last] if len(self._cum_pnl) else 0.0, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             win_rate = np.where(has, wins / np.maximum(closed, 1) * 100, 0.0)
-        unrealized = self.equity[bars] - self.initial_cash - realized
+        entered = np.searchsorted(self._entry_bars, bars, side="right")
+        holding = (entered > closed) | (bars >= self._open_since)
+        # Flat: exactly 0, not the float noise of equity - cash - a sum of trade P&Ls.
+        unrealized = np.where(holding, self.equity[bars] - self.initial_cash - realized, 0.0)
         return RunningStats(closed, wins.astype(np.int64), realized, win_rate, unrealized)
 
     def chunk(self, start: int, stop: int) -> Chunk:

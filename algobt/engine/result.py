@@ -25,6 +25,7 @@ class Result(pd.Series):
         "symbol",
         "strategy_name",
         "open_trades",
+        "open_since",
         "alerts",
         "settings",
         "provenance",
@@ -37,6 +38,7 @@ class Result(pd.Series):
         symbol=None,
         strategy_name=None,
         open_trades=0,
+        open_since=None,
         alerts=None,
         settings=None,
         provenance=None,
@@ -46,6 +48,9 @@ class Result(pd.Series):
         self.symbol = symbol
         self.strategy_name = strategy_name
         self.open_trades = open_trades
+        #: Entry bar of the earliest trade still open at the end (None: flat at the end);
+        #: with the closed trades it tells at which bars a position was open.
+        self.open_since = open_since
         self.alerts = as_alerts(alerts)
         self.settings = dict(settings or {})
         #: What the run was made of (``algobt.engine.provenance``), when the runner knows.

@@ -52,6 +52,7 @@ def assert_same(fast, slow):
             assert a == b, key
     assert list(fast.index) == list(slow.index)
     assert fast.open_trades == slow.open_trades
+    assert fast.open_since == slow.open_since  # the entry bar of what is left open
     assert fast.alerts == slow.alerts
     # Everything but the provenance, which names how each was run (a class, or signals).
     fast_dict, slow_dict = fast.to_dict(), slow.to_dict()

@@ -258,3 +258,28 @@ def test_stream_options_play_the_run_and_are_not_saved_with_it(server):
     saved = server.app.settings["jobs"].store.get_run(msgs[-1]["run"])
     assert saved["config"]["symbol"] == "DEMO"
     assert not {"speed", "batch", "batch_size"} & set(saved["config"])
+
+
+def test_a_flat_position_streams_an_unrealized_pnl_of_exactly_zero(server):
+    """Between trades the stats say 0, not the float noise of equity minus cash minus
+    a sum of trade P&Ls (-1.8e-12 and the like)."""
+    long_only = SMA_CROSS.replace("self.sell()", "pass")
+    assert long_only != SMA_CROSS
+    config = {"symbol": "DEMO-FX", "interval": "1h", "period": "2y", "strategy_code": long_only}
+    msgs = ws_exchange(server, [{"action": "start_backtest", "config": config}])
+    assert msgs[-1]["type"] == "complete"
+    stamp = {m["bar_number"]: m["timestamp"] for m in msgs if m["type"] == "candle"}
+    trades = msgs[-1]["result"]["trades"]
+    last_exit = max(t["exit_time"] for t in trades)
+    flat = held = 0
+    for m in msgs:
+        if m["type"] != "stats" or m["bar_number"] == 0:
+            continue
+        ts = stamp[m["bar_number"]]
+        if any(t["entry_time"] <= ts < t["exit_time"] for t in trades):
+            held += 1
+            assert m["unrealized_pnl"] != 0.0
+        elif ts < last_exit:  # after it a trade may still be open
+            flat += 1
+            assert m["unrealized_pnl"] == 0.0, m
+    assert flat > 20 and held > 20
