@@ -132,7 +132,17 @@ def _run(args) -> int:
 
     cfg = _config(args)
     data = {cfg.symbol: load_for(cfg, args.data)} if args.data else None
-    outcome = run_config(cfg, data)
+    try:
+        outcome = run_config(cfg, data)
+    except ConfigError as exc:
+        if getattr(exc, "expected", None) == "number" and exc.field in cfg.params:
+            got = cfg.params[exc.field]
+            raise ConfigError(
+                f"--param {exc.field} must be a number (got {got!r}); the strategy's "
+                f"default is {exc.default!r}",
+                field="param",
+            ) from None
+        raise
     _report(outcome, as_json=args.json)
     return 0
 

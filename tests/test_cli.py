@@ -59,12 +59,15 @@ def test_errors_are_one_line_and_exit_2():
         (["run", "--strategy", "no/such/file.py"], "not found"),
         (["run", "--param", "fsat=3"], "Did you mean 'fast'"),
         (["run", "--cash", "-10"], "must be > 0"),
+        # said before the run, not as an indicator failing in algobt's own example file
+        (["run", "--param", "fast=abc"], "--param fast must be a number (got 'abc')"),
     ]
     for args, text in cases:
         proc = algobt(*args)
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.startswith("algobt: error: ") and text in proc.stderr, proc.stderr
         assert "Traceback" not in proc.stderr
+        assert "examples.py" not in proc.stderr
 
 
 SPEC = ROOT / "tests" / "engine" / "rules_corpus" / "valid" / "atr_breakout.json"

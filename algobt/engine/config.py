@@ -300,11 +300,12 @@ class _Checker:
 
     def number(self, name, *, low=None, high=None, strict=False):
         value = getattr(self.cfg, name)
-        if isinstance(value, str):
-            try:
-                value = float(value)
-            except ValueError:
-                pass
+        if isinstance(value, str):  # one rule for every number: JSON numbers, not text
+            shown = repr(value) if len(value) < 40 else repr(value[:37] + "...")
+            raise ConfigError(
+                f"{name} must be a number, not text (got {shown}): write it without quotes",
+                field=name,
+            )
         try:
             finite = (
                 isinstance(value, int | float)
@@ -330,6 +331,11 @@ class _Checker:
             return
         if isinstance(value, float) and value.is_integer():
             value = int(value)
+        if isinstance(value, str):
+            raise ConfigError(
+                f"{name} must be a whole number, not text (got {value!r}): write it without quotes",
+                field=name,
+            )
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{name} must be a whole number, got {value!r}", field=name)
         if low is not None and value < low:

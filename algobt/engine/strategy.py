@@ -288,6 +288,13 @@ def _broker_view(name: str, doc: str, *, as_tuple: bool = False) -> property:
     return property(read, doc=doc)
 
 
+def _is_number(value) -> bool:
+    """An int or float (numpy's too), not a bool."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
 class Strategy:
     """Base class of class-API strategies. Override ``init()`` and ``next()``.
 
@@ -319,6 +326,17 @@ class Strategy:
                     f"Parameters are class attributes; this strategy has: {known}.",
                     field=key,
                 )
+            default = getattr(type(self), key, None)
+            if _is_number(default) and isinstance(value, str):
+                # Text such as "abc" (or "10") would fail deep inside an indicator, or
+                # compare wrongly; the default's type says what the parameter takes.
+                exc = ConfigError(
+                    f"{type(self).__name__} parameter {key!r} must be a number like its "
+                    f"default {default!r} (got {value!r})",
+                    field=key,
+                )
+                exc.expected, exc.default = "number", default
+                raise exc
             setattr(self, key, value)
         return dict(params)
 

@@ -467,12 +467,15 @@ def _storable(config: dict) -> dict:
 
 
 def _as_id(value, field: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    """An id from a JSON body: a whole number >= 1; text is refused (docs/api.md)."""
+    if isinstance(value, str):
+        raise ConfigError(
+            f"{field} must be a whole number, not text (got {value!r}): write it without quotes",
+            field=field,
+        )
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(f"{field} must be a positive whole number", field=field)
-    try:
-        number = int(value)
-    except ValueError:
-        raise ConfigError(f"{field} must be a positive whole number", field=field) from None
-    if number < 1:
-        raise ConfigError(f"{field} must be a positive whole number", field=field)
+    number = value
     return number

@@ -50,7 +50,11 @@ def test_custom_period_needs_dates_in_order():
     ("raw", "field", "pattern"),
     [
         ({"symbol": "DEMO", "initial_balance": 0}, "initial_capital", "must be > 0"),
-        ({"symbol": "DEMO", "commission": "lots"}, "commission", "finite number"),
+        ({"symbol": "DEMO", "commission": "lots"}, "commission", "a number, not text"),
+        # one rule for every numeric field: a number as text is refused (docs/api.md)
+        ({"symbol": "DEMO", "initial_balance": "10000"}, "initial_capital", "not text"),
+        ({"symbol": "DEMO", "strategy_id": "1"}, "strategy_id", "whole number, not text"),
+        ({"symbol": "DEMO", "batch_size": "500"}, "batch_size", "whole number, not text"),
         ({"symbol": "DEMO", "commission": 0.5}, "commission", "<= 0.1"),
         ({"symbol": "DEMO", "slippage": -0.001}, "slippage", ">= 0"),
         ({"symbol": "DEMO", "lot_size": 0}, "lot_size", "> 0"),

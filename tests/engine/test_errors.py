@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -82,6 +84,16 @@ def test_unknown_parameter_gets_a_did_you_mean(bars):
     with pytest.raises(ConfigError, match="no parameter 'fsat'. Did you mean 'fast'") as info:
         Backtest(bars, SmaCross).run(fsat=5)
     assert info.value.field == "fsat"
+
+
+@pytest.mark.parametrize("value", ["abc", "10"])
+def test_text_for_a_numeric_parameter_is_refused_before_the_run(bars, value):
+    """Numbers as text are refused everywhere (docs/api.md): the default's type decides."""
+    expected = re.escape(f"'fast' must be a number like its default 10 (got '{value}')")
+    with pytest.raises(ConfigError, match=expected) as info:
+        Backtest(bars, SmaCross).run(fast=value)
+    assert info.value.field == "fast"
+    assert Backtest(bars, SmaCross).run(fast=5.0)["# Trades"] >= 0  # a float is a number
 
 
 class Explodes(Strategy):

@@ -204,6 +204,22 @@ def test_configs_crud_and_templates(client):
             "period",
         ),
         ("POST", "/api/backtests/api/quick_run/", {"strategy_id": 999_999}, 404, "strategy_id"),
+        # numbers as text are refused in every numeric field alike (docs/api.md)
+        (
+            "POST",
+            "/api/backtests/api/quick_run/",
+            {"strategy_code": SMA_CROSS, "initial_balance": "10000"},
+            400,
+            "initial_capital",
+        ),
+        ("POST", "/api/backtests/api/quick_run/", {"strategy_id": "1"}, 400, "strategy_id"),
+        (
+            "POST",
+            "/api/backtests/api/quick_run/",
+            {"strategy_code": SMA_CROSS, "params": {"fast": "10"}},
+            400,
+            "fast",
+        ),
         (
             "POST",
             "/api/backtests/api/quick_run/",
