@@ -7,6 +7,7 @@ says what it accepts and returns; ``docs/api.md`` describes the same API in pros
 from __future__ import annotations
 
 import re
+from functools import cache
 
 from algobt import __version__
 from algobt.store.runs import STATUSES
@@ -310,12 +311,22 @@ SCHEMAS = {
     },
 }
 
+ALERTS_PARAM = (
+    "alerts",
+    {
+        "type": "string",
+        "enum": ["summary", "full"],
+        "description": "summary: one entry per alert code with its count; full: every alert",
+    },
+)
+
 # (method, path) -> summary, request schema, (status, response schema), extra parameters
 OPERATIONS: dict[tuple[str, str], dict] = {
     ("post", "/api/backtests/api/quick_run/"): dict(
         summary="Run a backtest now and return its result",
         body="BacktestConfig",
         ok=(200, _ref("BacktestResult")),
+        query=[ALERTS_PARAM],
     ),
     ("post", "/api/backtests/api/run_backtest/"): dict(
         summary="Queue a full backtest run", body="BacktestConfig", ok=(202, _ref("Status"))
@@ -354,7 +365,13 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         summary="List results",
         paged=True,
         ok=(200, _page("BacktestResult")),
-        query=[("run", ID_PARAM), ("strategy", ID_PARAM), ("symbol", {"type": "string"})],
+        query=[
+            ("run", ID_PARAM),
+            ("run_id", {**ID_PARAM, "description": "same as run (results carry both)"}),
+            ("strategy", ID_PARAM),
+            ("strategy_id", {**ID_PARAM, "description": "same as strategy"}),
+            ("symbol", {"type": "string"}),
+        ],
     ),
     ("get", "/api/backtests/results/{id}/"): dict(
         summary="A result", ok=(200, _ref("BacktestResult"))
@@ -365,10 +382,15 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         ok=(200, _page("Trade")),
         query=[
             ("run", ID_PARAM),
+            ("backtest_run", {**ID_PARAM, "description": "same as run (trades carry it)"}),
+            ("result", ID_PARAM),
+            ("strategy", ID_PARAM),
             ("symbol", {"type": "string"}),
             ("action", {"type": "string", "enum": ["buy", "sell", "short", "cover"]}),
             ("start_date", {"type": "string", "format": "date"}),
             ("end_date", {"type": "string", "format": "date"}),
+            ("start", {"type": "string", "format": "date", "description": "same as start_date"}),
+            ("end", {"type": "string", "format": "date", "description": "same as end_date"}),
         ],
     ),
     ("get", "/api/backtests/runs/"): dict(
@@ -384,6 +406,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
                 },
             ),
             ("strategy", ID_PARAM),
+            ("strategy_id", {**ID_PARAM, "description": "same as strategy (runs carry it)"}),
             ("symbol", {"type": "string"}),
         ],
     ),
@@ -432,6 +455,7 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         summary="Quick backtest of a saved strategy",
         body="BacktestConfig",
         ok=(200, _ref("BacktestResult")),
+        query=[ALERTS_PARAM],
     ),
     ("post", "/api/strategies/validate/"): dict(
         summary="Validate strategy code", body="CodeInput", ok=(200, _ref("Validation"))
@@ -458,6 +482,26 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         ok=(200, None),
     ),
 }
+
+
+@cache
+def _query_rules() -> list[tuple[str, re.Pattern, tuple[str, ...]]]:
+    rules = []
+    for (method, path), op in OPERATIONS.items():
+        names = [p["name"] for p in PAGING] if op.get("paged") else []
+        names += [name for name, _ in op.get("query", ())]
+        pattern = re.escape(path).replace(r"\{id\}", r"[^/]+").replace(r"\{path\}", ".*")
+        rules.append((method, re.compile(pattern + "$"), tuple(names)))
+    return rules
+
+
+def query_names(method: str, path: str) -> tuple[str, ...] | None:
+    """The query parameters ``method path`` accepts (as this document lists them), or
+    None for a path it does not describe."""
+    for m, pattern, names in _query_rules():
+        if m == method.lower() and pattern.match(path):
+            return names
+    return None
 
 
 def path_of(pattern: str) -> str:

@@ -275,3 +275,66 @@ def test_malformed_bodies(client):
         raw=json.dumps({"strategy_code": "x" * (2 * 2**20)}).encode(),
     )
     assert status == 413 and body["error"]["code"] == "payload_too_large"
+
+
+def test_filters_take_the_names_their_records_carry_and_refuse_unknown_ones(client, strategy):
+    """A misspelled filter must not answer with everything: ``?backtest_run=`` (what a
+    trade carries) filters like ``?run=``; an unknown name is a 400 naming it, with a
+    did-you-mean and the names the endpoint takes."""
+    runs = []
+    for period in ("1y", "2y"):
+        status, result = client.post(
+            "/api/backtests/api/quick_run/",
+            {"strategy_id": strategy["id"], "symbol": "DEMO", "period": period},
+        )
+        assert status == 200, result
+        runs.append(result["run"])
+    status, everything = client.get("/api/backtests/trades/?page_size=1000")
+    assert status == 200 and everything["count"] > 0
+    for run in runs:
+        _, by_run = client.get(f"/api/backtests/trades/?run={run}&page_size=1000")
+        _, by_field = client.get(f"/api/backtests/trades/?backtest_run={run}&page_size=1000")
+        assert by_run == by_field and 0 < by_run["count"] < everything["count"]
+        assert {t["backtest_run"] for t in by_field["results"]} == {run}
+        result_id = by_field["results"][0]["result"]
+        _, by_result = client.get(f"/api/backtests/trades/?result={result_id}&page_size=1000")
+        assert by_result["count"] == by_run["count"]
+        _, results = client.get(f"/api/backtests/results/?run_id={run}")
+        assert [r["run"] for r in results["results"]] == [run]
+    _, listed = client.get(f"/api/backtests/runs/?strategy_id={strategy['id']}")
+    assert {r["strategy_id"] for r in listed["results"]} == {strategy["id"]}
+    assert set(runs) <= {r["id"] for r in listed["results"]}
+
+    status, body = client.get("/api/backtests/trades/?backtest_rn=7")
+    assert status == 400 and body["error"]["field"] == "backtest_rn"
+    message = body["error"]["message"]
+    assert "unknown query parameter 'backtest_rn'" in message
+    assert "Did you mean 'backtest_run'" in message and "page_size" in message
+    for path in ("/api/backtests/runs/?foo=1", "/api/symbols/?foo=1", "/api/health/?x=2"):
+        status, body = client.get(path)
+        assert status == 400 and body["error"]["field"] in ("foo", "x"), (path, body)
+    status, body = client.get(f"/api/backtests/trades/?run={runs[0]}&backtest_run={runs[1]}")
+    assert status == 400 and "disagree" in body["error"]["message"]
+
+
+def test_the_openapi_document_lists_every_query_parameter_an_endpoint_takes(client):
+    """Each listed name is accepted (never 'unknown'), so the document is the whole list."""
+    _, doc = client.get("/api/openapi.json")
+    checked = 0
+    for path, ops in doc["paths"].items():
+        get = ops.get("get")
+        if not path.startswith("/api/") or "{" in path or get is None:
+            continue
+        for param in get.get("parameters", []):
+            if param["in"] != "query":
+                continue
+            status, body = client.get(f"{path}?{param['name']}=1")
+            assert "unknown query parameter" not in json.dumps(body), (path, param["name"])
+            checked += 1
+    names = {
+        p["name"]
+        for p in doc["paths"]["/api/backtests/trades/"]["get"]["parameters"]
+        if p["in"] == "query"
+    }
+    assert {"run", "backtest_run", "result", "page", "page_size"} <= names
+    assert checked >= 20

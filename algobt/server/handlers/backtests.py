@@ -85,8 +85,8 @@ class ResultsHandler(ApiHandler):
             self.store.list_results(
                 page=page,
                 page_size=size,
-                run_id=self.int_arg("run", None, low=1),
-                strategy_id=self.int_arg("strategy", None, low=1),
+                run_id=self.id_arg("run", "run_id"),
+                strategy_id=self.id_arg("strategy", "strategy_id"),
                 symbol=self.str_arg("symbol"),
             )
         )
@@ -105,13 +105,15 @@ class TradesHandler(ApiHandler):
             raise ConfigError("action must be one of buy, sell, short, cover", field="action")
         self.send(
             self.store.list_trades(
-                run_id=self.int_arg("run", None, low=1),
+                run_id=self.id_arg("run", "backtest_run"),
                 symbol=self.str_arg("symbol"),
                 action=action,
                 start=self.str_arg("start_date") or self.str_arg("start"),
                 end=self.str_arg("end_date") or self.str_arg("end"),
                 page=page,
                 page_size=size,
+                result_id=self.id_arg("result"),
+                strategy_id=self.id_arg("strategy"),
             )
         )
 
@@ -127,7 +129,7 @@ class RunsHandler(ApiHandler):
                 page=page,
                 page_size=size,
                 status=status,
-                strategy_id=self.int_arg("strategy", None, low=1),
+                strategy_id=self.id_arg("strategy", "strategy_id"),
                 symbol=self.str_arg("symbol"),
             )
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from difflib import get_close_matches
 from typing import Any
 
 import orjson
@@ -138,12 +139,35 @@ class ApiHandler(AuthMixin, tornado.web.RequestHandler):
         if self.request.method == "OPTIONS":
             return  # a preflight carries no token; ``options`` answers it
         self.check_access()
+        self.check_query()
         length = self.request.headers.get("Content-Length")
         limit = self.settings["max_body_bytes"]
         if (length and length.isdigit() and int(length) > limit) or len(
             self.request.body or b""
         ) > limit:
             raise ApiError(413, "payload_too_large", f"request body is larger than {limit} bytes")
+
+    def check_query(self) -> None:
+        """Refuse a query parameter the endpoint does not take: a misspelled filter must
+        not answer with everything. The names are the OpenAPI document's (plus ``token``)."""
+        from algobt.server.openapi import query_names
+
+        if not self.request.path.startswith("/api/"):
+            return
+        allowed = query_names(self.request.method, self.request.path)
+        if allowed is None:
+            return  # not an endpoint: the 404 says so
+        for name in self.request.query_arguments:
+            if name in allowed or name == "token":
+                continue
+            close = get_close_matches(name, allowed, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            takes = ", ".join(allowed) if allowed else "no query parameters"
+            raise ConfigError(
+                f"unknown query parameter {name!r}.{hint} "
+                f"{self.request.method} {self.request.path} takes: {takes}",
+                field=name,
+            )
 
     # --- reading ---------------------------------------------------------------------------
     def get_json_body(self) -> dict:
@@ -177,6 +201,15 @@ class ApiHandler(AuthMixin, tornado.web.RequestHandler):
             bounds = f">= {low}" if high is None else f"between {low} and {high}"
             raise ConfigError(f"{name} must be {bounds}, got {value}", field=name)
         return value
+
+    def id_arg(self, *names: str) -> int | None:
+        """An id filter that may be spelled several ways (``run`` or ``backtest_run``):
+        the one given; two that disagree are a 400."""
+        given = {n: v for n in names if (v := self.int_arg(n, None, low=1)) is not None}
+        if len(set(given.values())) > 1:
+            shown = ", ".join(f"{n}={v}" for n, v in given.items())
+            raise ConfigError(f"{shown} disagree: give one of them", field=names[0])
+        return next(iter(given.values()), None)
 
     def str_arg(self, name: str) -> str | None:
         value = self.get_query_argument(name, None)
