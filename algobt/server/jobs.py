@@ -455,10 +455,9 @@ def _check_network_symbols(cfg: RunConfig) -> None:
 
 def status_view(run: dict) -> dict:
     """The status answer (docs/api.md): ``{id, status, progress, error, started_at,
-    finished_at}``."""
-    return {
-        k: run.get(k) for k in ("id", "status", "progress", "error", "started_at", "finished_at")
-    }
+    finished_at, result_id}`` (``result_id`` null until the run has a result)."""
+    keys = ("id", "status", "progress", "error", "started_at", "finished_at", "result_id")
+    return {k: run.get(k) for k in keys}
 
 
 def _storable(config: dict) -> dict:

@@ -156,6 +156,7 @@ SCHEMAS = {
             "error": {"type": ["string", "null"]},
             "started_at": {"type": ["string", "null"]},
             "finished_at": {"type": ["string", "null"]},
+            "result_id": {"type": ["integer", "null"], "description": "once it has a result"},
         },
     },
     "Monitor": {
@@ -464,9 +465,19 @@ OPERATIONS: dict[tuple[str, str], dict] = {
         summary="JSON Schema of canonical rule specs", ok=(200, {"type": "object"})
     ),
     ("get", "/api/strategies/latest-backtest/"): dict(
-        summary="Latest result of every strategy",
+        summary="Latest result of every strategy (series only with ?expand=)",
         paged=True,
         ok=(200, _page("LatestBacktestResult")),
+        query=[
+            (
+                "expand",
+                {
+                    "type": "string",
+                    "examples": ["trades,equity_curve"],
+                    "description": "comma-separated: trades, equity_curve, daily_stats",
+                },
+            )
+        ],
     ),
     ("get", "/api/strategies/latest-backtest/{id}/get_by_strategy/"): dict(
         summary="Latest result of one strategy", ok=(200, _ref("LatestBacktestResult"))

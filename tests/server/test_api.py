@@ -338,3 +338,42 @@ def test_the_openapi_document_lists_every_query_parameter_an_endpoint_takes(clie
     }
     assert {"run", "backtest_run", "result", "page", "page_size"} <= names
     assert checked >= 20
+
+
+def test_status_names_its_result_symbols_only_usable_sources_and_a_missing_slash_is_named(
+    client, strategy
+):
+    status, result = client.post(
+        "/api/backtests/api/quick_run/",
+        {"strategy_id": strategy["id"], "symbol": "DEMO", "period": "1y"},
+    )
+    assert status == 200
+    _, run_status = client.get(f"/api/backtests/api/status/{result['run']}/")
+    assert run_status["result_id"] == result["id"] and run_status["status"] == "completed"
+    _, symbols = client.get("/api/symbols/")
+    assert symbols["sources"] == ["demo", "yahoo"]  # files are refused on this server
+    status, body = client.get("/api/symbols")
+    assert status == 404
+    assert "did you mean /api/symbols/ (with the trailing slash)" in body["error"]["message"]
+    status, body = client.post("/api/backtests/api/quick_run", {})
+    assert status == 404 and "/api/backtests/api/quick_run/" in body["error"]["message"]
+    status, body = client.get("/api/nothing/here")
+    assert status == 404 and "did you mean" not in body["error"]["message"]
+
+
+def test_the_latest_results_list_leaves_the_series_out_unless_expanded(client, strategy):
+    status, _ = client.post(
+        f"/api/strategies/strategies/{strategy['id']}/backtest/", {"symbol": "DEMO", "period": "1y"}
+    )
+    assert status == 200
+    _, full = client.get(f"/api/strategies/latest-backtest/{strategy['id']}/get_by_strategy/")
+    _, listed = client.get("/api/strategies/latest-backtest/")
+    row = next(r for r in listed["results"] if r["strategy_id"] == strategy["id"])
+    assert not {"trades", "equity_curve", "daily_stats"} & set(row)
+    assert row["total_trades"] == full["total_trades"] and row["summary"] == full["summary"]
+    _, some = client.get("/api/strategies/latest-backtest/?expand=trades,equity_curve")
+    row = next(r for r in some["results"] if r["strategy_id"] == strategy["id"])
+    assert row["trades"] == full["trades"] and row["equity_curve"] == full["equity_curve"]
+    assert "daily_stats" not in row
+    status, body = client.get("/api/strategies/latest-backtest/?expand=trade")
+    assert status == 400 and body["error"]["field"] == "expand"

@@ -274,4 +274,11 @@ class NotFoundHandler(ApiHandler):
 
     def prepare(self):
         super().prepare()
-        raise ApiError(404, "not_found", f"no such endpoint: {self.request.path}")
+        from algobt.server.openapi import OPERATIONS, query_names
+
+        path = self.request.path
+        message = f"no such endpoint: {path}"
+        if not path.endswith("/"):
+            if any(query_names(m, path + "/") is not None for m, _ in OPERATIONS):
+                message += f"; did you mean {path}/ (with the trailing slash)?"
+        raise ApiError(404, "not_found", message)

@@ -14,7 +14,9 @@ STARTED = time.time()
 class SymbolsHandler(ApiHandler):
     def get(self):
         """Bundled demo symbols (and their intervals/ranges); any Yahoo ticker works too."""
-        self.send({"symbols": list_symbols(), "sources": ["demo", "yahoo", "file"]})
+        # Only the sources a request may use: files only when the server allows them.
+        sources = ["demo", "yahoo", "file"] if self.jobs.allow_files else ["demo", "yahoo"]
+        self.send({"symbols": list_symbols(), "sources": sources})
 
 
 class HealthHandler(ApiHandler):

@@ -111,10 +111,27 @@ class SchemaHandler(ApiHandler):
         self.send(SCHEMA)
 
 
+SERIES = ("trades", "equity_curve", "daily_stats")
+
+
 class LatestListHandler(ApiHandler):
     def get(self):
+        """Rows without their series (a row of 1h bars is ~1.5 MB with them);
+        ``?expand=trades,equity_curve,daily_stats`` adds the ones named."""
         page, size = self.page_args()
-        self.send(self.store.latest_results(page=page, page_size=size))
+        expand = [n.strip() for n in (self.str_arg("expand") or "").split(",") if n.strip()]
+        for name in expand:
+            if name not in SERIES:
+                raise ConfigError(
+                    f"expand={name!r}: give any of {', '.join(SERIES)}, comma-separated",
+                    field="expand",
+                )
+        listed = self.store.latest_results(page=page, page_size=size, series=bool(expand))
+        for row in listed["results"]:
+            for name in SERIES:
+                if name not in expand:
+                    row.pop(name, None)
+        self.send(listed)
 
 
 class LatestByStrategyHandler(ApiHandler):
