@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -156,3 +157,17 @@ def test_demo_prints_the_stats_of_a_demo_run():
     as_json = algobt("demo", "--symbol", "DEMO-BTC", "--json")
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout)["symbol"] == "DEMO-BTC"
+
+
+def test_a_yahoo_ticker_without_network_says_yahoo_is_unreachable(tmp_path):
+    """The real yfinance, pointed at a closed loopback proxy: nothing leaves 127.0.0.1,
+    and it fails the way it does offline. The message says the network failed, not
+    that the ticker is wrong, and yfinance's own log lines stay out of the output."""
+    closed = "http://127.0.0.1:9"
+    env = {**os.environ, "ALGOBT_HOME": str(tmp_path), "HTTPS_PROXY": closed, "HTTP_PROXY": closed}
+    env.pop("NO_PROXY", None)
+    proc = algobt("run", "--symbol", "AAPL", "--period", "1mo", env=env)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("algobt: error: could not reach Yahoo Finance (network")
+    assert "check the ticker" not in proc.stderr
+    assert "Failed download" not in proc.stderr and len(proc.stderr.splitlines()) == 1

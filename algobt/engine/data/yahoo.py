@@ -22,6 +22,8 @@ function of the same signature; nothing here touches the network otherwise.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import warnings
 from dataclasses import dataclass
@@ -118,10 +120,52 @@ def download(
     )
     if start is None:
         kwargs["period"] = "max"
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _yfinance_log() as said:
         # yfinance's own pandas deprecation notices say nothing to our users.
         warnings.simplefilter("ignore")
-        return yf.download(symbol, **kwargs)
+        frame = yf.download(symbol, **kwargs)
+    if frame is None or len(frame) == 0:
+        unreachable = [text for text in said if _UNREACHABLE.search(text)]
+        if unreachable:
+            raise DataError(
+                f"could not reach Yahoo Finance (network unreachable) for {symbol!r}: "
+                "check the internet connection, or use a demo symbol (DEMO, DEMO-FX, "
+                f"DEMO-BTC) or a CSV/Parquet file ({_first_line(unreachable[-1])})",
+                field="symbol",
+            )
+    return frame
+
+
+# What yfinance logs when it never got an answer (it then returns an empty frame).
+_UNREACHABLE = re.compile(
+    r"Could not resolve host|DNSError|ConnectionError|Failed to connect|Connection refused|"
+    r"timed out|Timeout|Network is unreachable|curl: \(\d+\)",
+    re.IGNORECASE,
+)
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line if len(line) <= 160 else line[:157] + "..."
+
+
+@contextlib.contextmanager
+def _yfinance_log():
+    """Keep yfinance's log lines ("1 Failed download: ...") out of the user's output
+    and hand them to us instead: they are how it says the network failed."""
+    logger = logging.getLogger("yfinance")
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            said.append(record.getMessage())
+
+    saved = logger.handlers[:], logger.propagate
+    logger.handlers, logger.propagate = [Keep()], False
+    try:
+        yield said
+    finally:
+        logger.handlers, logger.propagate = saved
 
 
 #: The function that fetches from Yahoo; replace it to test or to work offline.
