@@ -157,6 +157,13 @@ def _report(outcome, *, as_json: bool) -> None:
     symbols = ",".join(cfg.symbol_list)
     print(f"{outcome.strategy_name} on {symbols} ({cfg.interval}, {bars} bars)")
     print(format_stats(outcome.result))
+    alerts = outcome.to_dict().get("alerts") or []
+    if alerts:
+        print()
+    for alert in alerts:  # one line per kind: what the broker said rather than failed on
+        count = alert.get("count", 1)
+        times = f" ({count} times)" if count > 1 else ""
+        print(f"{alert.get('level', 'warning')}: {alert['message']}{times}")
 
 
 def _demo(args) -> int:

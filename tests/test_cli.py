@@ -171,3 +171,21 @@ def test_a_yahoo_ticker_without_network_says_yahoo_is_unreachable(tmp_path):
     assert proc.stderr.startswith("algobt: error: could not reach Yahoo Finance (network")
     assert "check the ticker" not in proc.stderr
     assert "Failed download" not in proc.stderr and len(proc.stderr.splitlines()) == 1
+
+
+def test_a_run_that_cannot_warm_up_or_leaves_a_trade_open_says_so():
+    """0 trades because SMA(300) never has a value on 64 bars: an alert says why. A
+    trade left open (--keep-open) is an alert and a line, so the trade stats and the
+    equity reconcile for the reader."""
+    proc = algobt("run", "--param", "slow=300", "--period", "3mo")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: no trade was made and the indicators never warmed up" in proc.stdout
+    assert "the 64 the data has" in proc.stdout
+    proc = algobt("run", "--keep-open", "--json")
+    alerts = json.loads(proc.stdout)["alerts"]
+    assert [a["code"] for a in alerts] == ["trade_open_at_end"]
+    assert alerts[0]["message"].startswith("1 trade(s) still open on the last bar")
+    proc = algobt("run", "--keep-open")
+    assert "warning: 1 trade(s) still open on the last bar" in proc.stdout
+    proc = algobt("run")  # closed on the last bar by default: nothing to say
+    assert "warning:" not in proc.stdout

@@ -30,6 +30,7 @@ from algobt.engine import provenance
 from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
 from algobt.engine.data.frame import PRICE_COLUMNS
+from algobt.engine.enums import AlertCode
 from algobt.engine.data.validate import validate_ohlcv
 from algobt.engine.metrics import TRADE_COLUMNS, compute_stats, missing_values
 from algobt.engine.result import Result
@@ -232,6 +233,10 @@ class Backtest:
             for attr, indicator in indicators:
                 setattr(strategy, attr, indicator)
 
+        if n and not broker.closed_trades and not broker.trades:
+            _why_no_trades(broker, indicators, start, n)
+        if n and broker.trades:  # so the trade stats and the equity reconcile for the reader
+            broker.alerts.append((0, AlertCode.OpenAtEnd, n - 1, float(len(broker.trades)), 0.0))
         equity = _backfilled(broker.equity_curve, start, broker.cash)
         trades = trades_frame(broker.closed_trades, df.index, strategy._indicators)
         stats = compute_stats(trades, equity, df, strategy, risk_free_rate=0.0)
@@ -407,6 +412,19 @@ def _backfilled(curve: np.ndarray, start: int, cash: float) -> np.ndarray:
         return pd.Series(curve).bfill().fillna(cash).to_numpy()
     equity[:start] = equity[start]
     return equity
+
+
+def _why_no_trades(broker, indicators, start: int, n: int) -> None:
+    """A run without a single trade whose indicators never warmed up within the data
+    says so in its alerts, rather than leaving a silent 0 trades."""
+    empty = [name for name, ind in indicators if _never_valued(ind)]
+    if empty or 1 < start >= n:  # a warm-up (not a one-bar data set) left no bar to trade
+        broker.alerts.append((0, AlertCode.WarmupTooLong, n - 1, float(len(empty)), float(n)))
+
+
+def _never_valued(indicator) -> bool:
+    mask = missing_values(indicator) if not indicator._opts.get("scatter") else None
+    return mask is not None and bool(mask.all(axis=-1).any())
 
 
 def _warmup_bars(indicators) -> int:

@@ -84,6 +84,8 @@ class AlertCodeT(NamedTuple):
     NoMargin: int = 2  # a unit-sized order costs more than the equity allows
     OutOfMoney: int = 3  # equity fell to zero or below; the run stopped
     AmbiguousBracket: int = 4  # a stop/limit entry's SL/TP fell inside its fill bar
+    WarmupTooLong: int = 5  # the indicators' warm-up covers all the data: next() never ran
+    OpenAtEnd: int = 6  # trades still open on the last bar (finalize_trades=False)
 
 
 #: Alert codes (ints), e.g. ``AlertCode.NoMargin``.
@@ -99,6 +101,8 @@ ALERT_WIRE_CODE = (
     "order_canceled",
     "out_of_money",
     "ambiguous_bracket",
+    "warmup_too_long",
+    "trade_open_at_end",
 )
 ALERT_REASON = (
     "no_lot_affordable",
@@ -106,6 +110,8 @@ ALERT_REASON = (
     "no_margin",
     "out_of_money",
     "ambiguous_bracket",
+    "warmup_too_long",
+    "trade_open_at_end",
 )
 ALERT_LEVEL = ("warning",) * N_ALERT_CODES
 ALERT_TEXT = (
@@ -115,6 +121,10 @@ ALERT_TEXT = (
     "equity fell to zero or below; the run stopped here",
     "SL/TP would trigger on the bar its stop/limit entry filled; it is checked from the "
     "next bar on",
+    "no trade was made and the indicators never warmed up: they need more bars than the "
+    "{equity:.0f} the data has; use a longer period or shorter indicators",
+    "{size:g} trade(s) still open on the last bar: counted in equity, not in the trade "
+    "stats; finalize_trades=True closes them",
 )
 
 

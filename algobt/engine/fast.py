@@ -47,7 +47,7 @@ from algobt.engine.alerts import Alerts
 from algobt.engine.backtest import _check_number, simulation_frame, trades_frame
 from algobt.engine.broker import make_commission
 from algobt.engine.data.frame import PRICE_COLUMNS
-from algobt.engine.enums import SimSettings, alert_dt, trade_dt
+from algobt.engine.enums import AlertCode, SimSettings, alert_dt, trade_dt
 from algobt.engine.fast_nb import simulate_signals_nb
 from algobt.engine.metrics import compute_stats
 from algobt.engine.result import Result
@@ -354,7 +354,7 @@ def from_signals(
         strategy_name="SignalStrategy",
         open_trades=int(open_trades),
         open_since=None if sim.open_since < 0 else int(sim.open_since),
-        alerts=alerts_from_records(sim.alerts, df.index, lot_size),
+        alerts=alerts_from_records(_with_open_at_end(sim, len(df)), df.index, lot_size),
         settings=settings,
     )
 
@@ -398,6 +398,15 @@ def trades_from_records(
     frame["Duration"] = frame["ExitTime"] - frame["EntryTime"]
     frame["Tag"] = [None] * k
     return frame
+
+
+def _with_open_at_end(sim: Simulation, n: int) -> np.ndarray:
+    """The kernel's alerts, and one for a trade left open on the last bar (as the class
+    broker raises it)."""
+    if not sim.open_trades or n == 0:
+        return sim.alerts
+    extra = np.array([(0, AlertCode.OpenAtEnd, n - 1, float(sim.open_trades), 0.0)], alert_dt)
+    return np.concatenate([np.asarray(sim.alerts, dtype=alert_dt), extra])
 
 
 def alerts_from_records(records: np.ndarray, index: pd.Index, lot_size=1) -> Alerts:
