@@ -30,8 +30,8 @@ from algobt.engine import provenance
 from algobt.engine.alerts import Alerts
 from algobt.engine.broker import SL_TP_PRIORITIES, Broker, OutOfMoney, make_commission
 from algobt.engine.data.frame import PRICE_COLUMNS
-from algobt.engine.enums import AlertCode
 from algobt.engine.data.validate import validate_ohlcv
+from algobt.engine.enums import AlertCode
 from algobt.engine.metrics import TRADE_COLUMNS, compute_stats, missing_values
 from algobt.engine.result import Result
 from algobt.engine.strategy import Data, Indicator, Strategy
