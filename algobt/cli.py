@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -308,12 +309,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _periods(match: re.Match) -> str:
+    return "--period " + " or ".join(re.findall(r"'([^']+)'", match.group(1)))
+
+
+def cli_words(message: str) -> str:
+    """An engine message in the command line's words: ``--start``, not ``start_date``.
+
+    >>> cli_words("start_date '1990-01-01' is before that. Ask for period='1y' or '2y'")
+    "--start '1990-01-01' is before that. Ask for --period 1y or 2y"
+    """
+    message = re.sub(r"period=('[^']+'(?: or '[^']+')*)", _periods, message)
+    for word, flag in (("start_date", "--start"), ("end_date", "--end")):
+        message = re.sub(rf"\b{word}\b", flag, message)
+    return message.replace("(list_symbols() shows every symbol's ranges)", "").rstrip()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except AlgobtError as exc:
-        print(f"algobt: error: {exc.message}", file=sys.stderr)
+        print(f"algobt: error: {cli_words(exc.message)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader left (``algobt demo | head``): not an error
         sys.stdout = None

@@ -189,3 +189,31 @@ def test_a_run_that_cannot_warm_up_or_leaves_a_trade_open_says_so():
     assert "warning: 1 trade(s) still open on the last bar" in proc.stdout
     proc = algobt("run")  # closed on the last bar by default: nothing to say
     assert "warning:" not in proc.stdout
+
+
+def test_errors_speak_the_command_lines_words():
+    proc = algobt("run", "--period", "custom", "--start", "1990-01-01", "--end", "1991-01-01")
+    assert proc.returncode == 2
+    assert "--start '1990-01-01' is before that" in proc.stderr
+    assert "a --start on or after 2010-01-04" in proc.stderr and "--period 1wk or" in proc.stderr
+    assert "start_date" not in proc.stderr and "list_symbols()" not in proc.stderr
+    assert "coarser interval" not in proc.stderr  # daily data has nothing coarser earlier
+    proc = algobt("run", "--period", "10y", "--interval", "1h")
+    assert "--period 10y would reach back" in proc.stderr and "coarser interval" in proc.stderr
+
+
+def test_a_bad_row_of_a_data_file_is_named_by_its_line_too(tmp_path):
+    bars = tmp_path / "bars.csv"
+    bars.write_text(
+        "Date,Open,High,Low,Close,Volume\n"
+        "2024-01-02,1,2,0.5,1.5,10\n"
+        "2024-01-03,1,2,0.5,1.5,10\n"
+        "2024-01-04,1,0.2,0.5,1.5,10\n"
+    )
+    proc = algobt("run", "--data", str(bars))
+    assert proc.returncode == 2
+    assert "bars.csv line 4, row 2 at 2024-01-04" in proc.stderr
+    good = tmp_path / "good.csv"
+    good.write_text("".join(bars.read_text().splitlines(keepends=True)[:3]))
+    proc = algobt("run", "--data", str(good), "--period", "5y")
+    assert proc.returncode == 2 and "--period 5y would reach back" in proc.stderr, proc.stderr

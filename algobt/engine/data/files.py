@@ -94,6 +94,19 @@ def read_file(path: str | os.PathLike) -> pd.DataFrame:
     )
 
 
+def with_file_line(exc: DataError, path, table: pd.DataFrame) -> DataError:
+    """``exc`` (naming ``row N``) also naming the line of a CSV file the row came from:
+    rows are neither sorted nor dropped on reading, so row N is the Nth line of bars
+    after the header lines. Other errors, and Parquet files, pass unchanged."""
+    match = re.match(r"row (\d+)\b", exc.message)
+    if match is None or Path(path).suffix.lower() not in (".csv", ".txt"):
+        return exc
+    header = table.columns.nlevels + (1 if isinstance(table.columns, pd.MultiIndex) else 0)
+    line = int(match.group(1)) + header + 1
+    where = f"{Path(path).name} line {line}, "
+    return DataError(where + exc.message, field=exc.field)
+
+
 def _saved_by_yfinance(table: pd.DataFrame) -> bool:
     return (
         len(table) > 1

@@ -120,9 +120,15 @@ def _load_file(symbol, path, interval, period, start_date, end_date):
         raw, name = files.read_file(table), _stem(table)
     if path is not None and isinstance(symbol, str) and symbol.strip():
         name = symbol.strip()
-    base = files.normalize_frame(raw)
+    try:
+        base = files.normalize_frame(raw)
+    except DataError as exc:
+        if isinstance(table, pd.DataFrame):
+            raise
+        raise files.with_file_line(exc, table, raw) from None
     wanted = parse_interval(interval, default=None)
-    bars = cut(base, None, wanted, period, start_date, end_date, name)
+    # A period or start the file cannot serve is refused, as the demo source refuses it.
+    bars = cut(base, None, wanted, period, start_date, end_date, name, whole=True)
     return bars, name, wanted.name if wanted is not None else _spacing_name(base)
 
 
@@ -141,9 +147,9 @@ def cut(
 
     The window is anchored at the end of ``base``'s last bar. ``base_interval``
     ``None`` means "infer it from the bar spacing" (files); ``wanted`` ``None``
-    means "keep the bars as they are". ``whole=True`` (demo data, whose ranges
-    are published) refuses a window that starts well before the first bar
-    instead of returning less than was asked for; a file just gives what it has.
+    means "keep the bars as they are". ``whole=True`` (demo data and files)
+    refuses a window that starts well before the first bar instead of returning
+    less than was asked for.
 
     >>> bars = demo.read_demo("DEMO", "1d")
     >>> week = cut(bars, parse_interval("1d"), parse_interval("1w"), "1mo", None, None, "DEMO")
@@ -184,9 +190,12 @@ def _too_early(base, base_interval, start, anchor, period, start_date, name) -> 
         asked = f"period={period!r} would reach back to {stamp_text(start, intraday)}"
     fits = [p for p, off in PERIOD_OFFSETS.items() if anchor - off >= base.index[0] - START_SLACK]
     shorter = ("period=" + " or ".join(repr(p) for p in fits) + ", ") if fits else ""
+    # Intraday bars reach back less far than daily ones; daily data has nothing coarser
+    # that starts earlier, so only then is a coarser interval worth suggesting.
+    coarser = ", or a coarser interval" if intraday else ""
     return (
         f"{name} has {kind} from {first} to {last} only; {asked}. Ask for {shorter}"
-        f"a start_date on or after {first[:10]}, or a coarser interval "
+        f"a start_date on or after {first[:10]}{coarser} "
         "(list_symbols() shows every symbol's ranges)"
     )
 
